@@ -1,0 +1,67 @@
+# The two commands: `make run` and `make test`. Each builds what it needs on a fresh machine.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON310 ?= $(shell command -v python3.10 || ls /root/.pyenv/versions/3.10*/bin/python3.10 2>/dev/null | head -n1)
+VENV := .venv
+PY := $(VENV)/bin/python
+RASA := $(VENV)/bin/rasa
+MODEL := models/cosp.tar.gz
+TRAINING_INPUTS := config.yml domain.yml $(shell find data -name '*.yml') bot/safety.py bot/nlu_safety_net.py
+
+export RASA_TELEMETRY_ENABLED := false
+export PYTHONPATH := $(CURDIR)
+export TF_CPP_MIN_LOG_LEVEL := 3
+export RASA_TRACKER_DB ?= $(CURDIR)/var/tracker.db
+
+.PHONY: help run test shell train validate unit stories nlu-eval clean
+
+help:
+	@echo "make run    - train if needed and start the assistant (Rasa :5005, actions :5055, delivery worker)"
+	@echo "make test   - every test: unit, Rasa data validation, stories, NLU accuracy, end to end"
+	@echo "make shell  - chat with the assistant in this terminal"
+
+$(VENV)/.installed: requirements.lock
+	@test -n "$(PYTHON310)" || { echo "Python 3.10 is needed (Rasa 3.6 runs on 3.8-3.10 only): install python3.10"; exit 1; }
+	@test -x $(PY) || $(PYTHON310) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements.lock
+	@touch $@
+
+$(MODEL): $(VENV)/.installed $(TRAINING_INPUTS)
+	@mkdir -p var models
+	$(RASA) train --fixed-model-name cosp --out models --quiet
+	@touch $@
+
+train: $(MODEL)
+
+run: $(MODEL)
+	@mkdir -p var
+	$(VENV)/bin/honcho start -f Procfile
+
+shell: $(MODEL)
+	@mkdir -p var
+	$(VENV)/bin/honcho start -f Procfile actions worker & trap 'kill %1' EXIT; \
+	  sleep 8; $(RASA) shell -m $(MODEL) --endpoints endpoints.yml
+
+validate: $(VENV)/.installed
+	$(RASA) data validate --fail-on-warnings --max-history 5
+
+unit: $(VENV)/.installed
+	$(PY) -m pytest -q -m "not needs_model" tests
+
+stories: $(MODEL)
+	$(PY) -m tests.tools.run_story_tests
+
+nlu-eval: $(MODEL)
+	$(PY) -m tests.tools.nlu_accuracy
+
+test: $(VENV)/.installed
+	$(MAKE) validate
+	$(MAKE) train
+	$(PY) -m pytest -q tests
+	$(MAKE) stories
+	$(MAKE) nlu-eval
+
+clean:
+	rm -rf models results .stamp-*

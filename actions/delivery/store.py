@@ -1,0 +1,326 @@
+"""The referral store and its outbox: one `referrals` row per submission and one `deliveries` job per
+way of reaching staff, written in the same transaction so a referral is never stored without its jobs.
+
+SQLAlchemy 1.4 Core with the 2.0-style API (`future=True`), SQLite by default, PostgreSQL in production.
+Every timestamp is stored as naive UTC and handed back timezone-aware (UTC).
+"""
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any, Dict, Iterable, List, Optional, Sequence
+
+from sqlalchemy import (
+    JSON,
+    Column,
+    DateTime,
+    ForeignKey,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    and_,
+    create_engine,
+    event,
+    insert,
+    or_,
+    select,
+    update,
+)
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.types import TypeDecorator
+
+from actions.referral.record import ReferralRecord
+
+PENDING = "pending"
+SENT = "sent"
+LAST_ERROR_MAX_CHARS = 200
+
+
+class ReferenceTaken(Exception):
+    """Another submission already holds this reference: pick a new one and save again."""
+
+    def __init__(self, reference: str) -> None:
+        super().__init__(f"reference {reference} is already taken")
+        self.reference = reference
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def as_utc(moment: datetime) -> datetime:
+    """A timezone-aware UTC datetime; a naive one is taken to be UTC already."""
+    if moment.tzinfo is None:
+        return moment.replace(tzinfo=timezone.utc)
+    return moment.astimezone(timezone.utc)
+
+
+class UTCDateTime(TypeDecorator):
+    """Stores naive UTC (comparable as text in SQLite), returns aware UTC."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: Optional[datetime], dialect: Any) -> Optional[datetime]:
+        if value is None:
+            return None
+        return as_utc(value).replace(tzinfo=None)
+
+    def process_result_value(self, value: Optional[datetime], dialect: Any) -> Optional[datetime]:
+        if value is None:
+            return None
+        return value.replace(tzinfo=timezone.utc)
+
+
+metadata = MetaData()
+
+referrals = Table(
+    "referrals",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("reference", String(16), nullable=False, unique=True),
+    Column("submission_key", String(128), nullable=False, unique=True),
+    Column("referral_type", String(32), nullable=False),
+    Column("answers_json", JSON, nullable=False),  # [[label, value], ...] in the order staff read them
+    Column("data_json", JSON, nullable=False),
+    Column("consent_version", String(32), nullable=False),
+    Column("consent_text", Text, nullable=False),
+    Column("consent_given_at", UTCDateTime, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("status", String(16), nullable=False, default="new", server_default="new"),
+)
+
+deliveries = Table(
+    "deliveries",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("referral_id", Integer, ForeignKey("referrals.id"), nullable=False),
+    Column("channel", String(32), nullable=False),
+    Column("status", String(16), nullable=False, default=PENDING, server_default=PENDING),
+    Column("attempts", Integer, nullable=False, default=0, server_default="0"),
+    Column("next_attempt_at", UTCDateTime, nullable=False),
+    Column("locked_until", UTCDateTime, nullable=True),
+    Column("last_error", String(LAST_ERROR_MAX_CHARS), nullable=True),  # class name / status code only
+    Column("last_attempt_at", UTCDateTime, nullable=True),
+    Column("sent_at", UTCDateTime, nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    UniqueConstraint("referral_id", "channel", name="uq_deliveries_referral_channel"),
+)
+
+
+def make_engine(database_url: str) -> Engine:
+    """An engine for the referral store, with its tables created; for SQLite also its folder,
+    WAL journalling (readers do not block the writer) and a busy timeout (writers wait, not fail)."""
+    url = make_url(database_url)
+    is_sqlite = url.get_backend_name() == "sqlite"
+    if is_sqlite and url.database and url.database != ":memory:" and not url.database.startswith("file:"):
+        Path(url.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(
+        url,
+        future=True,
+        json_serializer=lambda value: json.dumps(value, ensure_ascii=False, default=str),
+    )
+    if is_sqlite:
+        event.listen(engine, "connect", _set_sqlite_pragmas)
+    metadata.create_all(engine)
+    return engine
+
+
+def _set_sqlite_pragmas(dbapi_connection: Any, connection_record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    try:
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA busy_timeout=5000")
+        cursor.execute("PRAGMA foreign_keys=ON")
+    finally:
+        cursor.close()
+
+
+def save_referral(engine: Engine, record: ReferralRecord, channels: Sequence[str] = ("email",)) -> str:
+    """Stores the referral and one pending delivery per channel in one transaction; returns its reference.
+
+    The same submission_key saved again (a retried submission) stores nothing and returns the reference
+    stored the first time. Raises ReferenceTaken when another submission already has this reference.
+    """
+    existing = _reference_for_submission(engine, record.submission_key)
+    if existing is not None:
+        return existing
+    now = utcnow()
+    try:
+        with engine.begin() as conn:
+            referral_id = conn.execute(
+                insert(referrals).values(
+                    reference=record.reference,
+                    submission_key=record.submission_key,
+                    referral_type=record.referral_type,
+                    answers_json=[[label, value] for label, value in record.answers],
+                    data_json=dict(record.data),
+                    consent_version=record.consent_version,
+                    consent_text=record.consent_text,
+                    consent_given_at=record.consent_given_at,
+                    created_at=now,
+                )
+            ).inserted_primary_key[0]
+            if channels:
+                conn.execute(
+                    insert(deliveries),
+                    [
+                        {
+                            "referral_id": referral_id,
+                            "channel": channel,
+                            "status": PENDING,
+                            "attempts": 0,
+                            "next_attempt_at": now,
+                            "created_at": now,
+                        }
+                        for channel in channels
+                    ],
+                )
+    except IntegrityError:
+        # Lost a race with the same submission saved concurrently, or the reference is someone else's.
+        existing = _reference_for_submission(engine, record.submission_key)
+        if existing is not None:
+            return existing
+        if _referral_id(engine, record.reference) is not None:
+            raise ReferenceTaken(record.reference) from None
+        raise
+    return record.reference
+
+
+def get_referral(engine: Engine, reference: str) -> Optional[Dict[str, Any]]:
+    """The stored referral as a dict (answers as (label, value) tuples, data as a dict), or None."""
+    with engine.connect() as conn:
+        row = conn.execute(select(referrals).where(referrals.c.reference == reference)).mappings().first()
+    return _referral_dict(row) if row is not None else None
+
+
+def list_deliveries(engine: Engine, reference: Optional[str] = None) -> List[Dict[str, Any]]:
+    """Every delivery job (of one referral when a reference is given), oldest first, with its reference."""
+    query = (
+        select(deliveries, referrals.c.reference)
+        .join(referrals, deliveries.c.referral_id == referrals.c.id)
+        .order_by(deliveries.c.id)
+    )
+    if reference is not None:
+        query = query.where(referrals.c.reference == reference)
+    with engine.connect() as conn:
+        return [dict(row) for row in conn.execute(query).mappings()]
+
+
+def claim_due_jobs(engine: Engine, now: datetime, lease_seconds: float, limit: int) -> List[Dict[str, Any]]:
+    """Locks up to `limit` due jobs until now + lease_seconds and returns them, each with its referral
+    under "referral" and its attempts already counting this one.
+
+    Safe with several workers: a job is only ours if our conditional UPDATE changed it (rowcount 1);
+    each UPDATE is its own short transaction, so SQLite writers queue on busy_timeout instead of failing.
+    """
+    now = as_utc(now)
+    due = and_(
+        deliveries.c.status == PENDING,
+        deliveries.c.next_attempt_at <= now,
+        or_(deliveries.c.locked_until.is_(None), deliveries.c.locked_until < now),
+    )
+    with engine.connect() as conn:
+        candidates = (
+            conn.execute(
+                select(deliveries.c.id).where(due).order_by(deliveries.c.next_attempt_at, deliveries.c.id).limit(limit)
+            )
+            .scalars()
+            .all()
+        )
+    locked_until = now + timedelta(seconds=lease_seconds)
+    claimed: List[int] = []
+    for job_id in candidates:
+        with engine.begin() as conn:
+            result = conn.execute(
+                update(deliveries)
+                .where(deliveries.c.id == job_id, due)
+                .values(locked_until=locked_until, attempts=deliveries.c.attempts + 1)
+            )
+            if result.rowcount == 1:
+                claimed.append(job_id)
+    return _jobs_with_referrals(engine, claimed)
+
+
+def mark_sent(engine: Engine, job_id: int, now: datetime) -> bool:
+    """Records a delivered job; returns False if it was not pending (already marked by someone else)."""
+    now = as_utc(now)
+    with engine.begin() as conn:
+        result = conn.execute(
+            update(deliveries)
+            .where(deliveries.c.id == job_id, deliveries.c.status == PENDING)
+            .values(status=SENT, sent_at=now, last_attempt_at=now, locked_until=None, last_error=None)
+        )
+    return result.rowcount == 1
+
+
+def mark_failed(engine: Engine, job_id: int, now: datetime, error: str, next_attempt_at: datetime) -> bool:
+    """Records a failed attempt and when to try again; `error` must hold no personal data (it is cut short).
+    Returns False if the job was no longer pending."""
+    with engine.begin() as conn:
+        result = conn.execute(
+            update(deliveries)
+            .where(deliveries.c.id == job_id, deliveries.c.status == PENDING)
+            .values(
+                last_error=error[:LAST_ERROR_MAX_CHARS],
+                last_attempt_at=as_utc(now),
+                next_attempt_at=as_utc(next_attempt_at),
+                locked_until=None,
+            )
+        )
+    return result.rowcount == 1
+
+
+def _reference_for_submission(engine: Engine, submission_key: str) -> Optional[str]:
+    with engine.connect() as conn:
+        return conn.execute(
+            select(referrals.c.reference).where(referrals.c.submission_key == submission_key)
+        ).scalar_one_or_none()
+
+
+def _referral_id(engine: Engine, reference: str) -> Optional[int]:
+    with engine.connect() as conn:
+        return conn.execute(select(referrals.c.id).where(referrals.c.reference == reference)).scalar_one_or_none()
+
+
+def _jobs_with_referrals(engine: Engine, job_ids: Iterable[int]) -> List[Dict[str, Any]]:
+    job_ids = list(job_ids)
+    if not job_ids:
+        return []
+    with engine.connect() as conn:
+        jobs = [
+            dict(row)
+            for row in conn.execute(
+                select(deliveries).where(deliveries.c.id.in_(job_ids)).order_by(deliveries.c.id)
+            ).mappings()
+        ]
+        referral_ids = {job["referral_id"] for job in jobs}
+        by_id = {
+            row["id"]: _referral_dict(row)
+            for row in conn.execute(select(referrals).where(referrals.c.id.in_(referral_ids))).mappings()
+        }
+    for job in jobs:
+        job["referral"] = by_id[job["referral_id"]]
+        job["reference"] = job["referral"]["reference"]
+    return jobs
+
+
+def _referral_dict(row: Any) -> Dict[str, Any]:
+    return {
+        "id": row["id"],
+        "reference": row["reference"],
+        "submission_key": row["submission_key"],
+        "referral_type": row["referral_type"],
+        "answers": [(label, value) for label, value in row["answers_json"]],
+        "data": row["data_json"],
+        "consent_version": row["consent_version"],
+        "consent_text": row["consent_text"],
+        "consent_given_at": row["consent_given_at"],
+        "created_at": row["created_at"],
+        "status": row["status"],
+    }

@@ -1,0 +1,24 @@
+"""The consent question. Its wording is versioned: each referral stores the version and the exact
+words the person agreed to, with the time. Change the wording only by adding a new version."""
+from __future__ import annotations
+
+from typing import Dict
+
+CONSENT_VERSION = "2026-11-v1"
+
+_WORDING: Dict[str, str] = {
+    "self": (
+        "Do you agree to us sharing the details you've given here with the Growing Well Together team "
+        "(Navigo, NHS) so they can contact you about this referral? They are kept securely and used only "
+        "for your referral."
+    ),
+    "professional": (
+        "Do you agree to us sharing the details you've given here with the Growing Well Together team "
+        "(Navigo, NHS) so they can contact you and the family about this referral? They are kept securely "
+        "and used only for this referral."
+    ),
+}
+
+
+def consent_text(referrer_type: str | None) -> str:
+    return _WORDING["professional" if referrer_type == "professional" else "self"]

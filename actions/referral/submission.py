@@ -1,0 +1,69 @@
+"""Turning the form's answers into a ReferralRecord, checking every answer again first:
+nothing reaches staff that did not pass its check, however the slot was filled."""
+from __future__ import annotations
+
+import hashlib
+from datetime import date, datetime, timezone
+from typing import Any, Dict, Mapping, Optional, Union
+
+from actions.referral import questions as q
+from actions.referral.consent import CONSENT_VERSION, consent_text
+from actions.referral.form import CONSENT_GIVEN_AT, CONSENT_VERSION_SLOT, check
+from actions.referral.record import ReferralRecord
+from actions.referral.result import Invalid, Valid
+
+_NOT_RECHECKED = {q.REVIEW, q.FIELD_TO_CHANGE}
+
+
+def submission_key(conversation_id: str, confirming_message_at: float) -> str:
+    return hashlib.sha256(f"{conversation_id}\n{confirming_message_at!r}".encode()).hexdigest()
+
+
+def first_unfit_answer(values: Mapping[str, Any], today: date) -> Optional[str]:
+    """The first question whose stored answer would not pass its check now, or None."""
+    for slot in q.required_slots(values):
+        if slot in _NOT_RECHECKED:
+            continue
+        value = values.get(slot)
+        if not isinstance(value, str) or not value:
+            return slot
+        checked = check(slot, value, values, today)
+        if not isinstance(checked, Valid) or checked.value != value:
+            return slot
+    return None
+
+
+def consent_given_at(values: Mapping[str, Any]) -> Optional[datetime]:
+    if values.get(q.CONSENT) != "yes" or values.get(CONSENT_VERSION_SLOT) != CONSENT_VERSION:
+        return None
+    try:
+        given = datetime.fromisoformat(str(values.get(CONSENT_GIVEN_AT)))
+    except ValueError:
+        return None
+    return given if given.tzinfo else None
+
+
+def build_record(
+    values: Mapping[str, Any], reference: str, key: str, today: date
+) -> Union[ReferralRecord, Invalid]:
+    """The record to store, or Invalid(slot) naming the first answer that must be asked again."""
+    unfit = first_unfit_answer(values, today)
+    if unfit:
+        return Invalid(unfit)
+    given_at = consent_given_at(values)
+    if given_at is None:
+        return Invalid(q.CONSENT)
+    if values.get(q.REVIEW) != "send":
+        return Invalid(q.REVIEW)
+    asked = q.required_slots(values)
+    data: Dict[str, Any] = {slot: values.get(slot) for slot in asked if slot not in _NOT_RECHECKED}
+    return ReferralRecord(
+        reference=reference,
+        submission_key=key,
+        referral_type=values[q.REFERRER_TYPE],
+        answers=q.answers(values),
+        data=data,
+        consent_version=CONSENT_VERSION,
+        consent_text=consent_text(values.get(q.REFERRER_TYPE)),
+        consent_given_at=given_at.astimezone(timezone.utc),
+    )

@@ -1,0 +1,107 @@
+"""Rasa-facing side of the referral form: validation and the questions that need code to ask."""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any, Dict, List, Optional, Text
+
+from rasa_sdk import Action, FormValidationAction, Tracker
+from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+
+from actions.referral import questions as q
+from actions.referral.consent import consent_text
+from actions.referral.form import FAILED_ATTEMPTS, changeable_fields, take_answer
+from actions.referral import choices
+
+QUESTION_CONFIDENCE = 0.5  # a programme question asked instead of an answer is answered from here up
+
+
+def _slot_values(tracker: Tracker) -> Dict[str, Any]:
+    return {name: tracker.get_slot(name) for name in [*q.REFERRAL_SLOTS, FAILED_ATTEMPTS]}
+
+
+def programme_question(tracker: Tracker) -> Optional[str]:
+    """The programme-question intent of the latest message, when the classifier is confident of it."""
+    intent = tracker.latest_message.get("intent") or {}
+    name, confidence = intent.get("name") or "", intent.get("confidence") or 0.0
+    return name if name.startswith("ask_") and confidence >= QUESTION_CONFIDENCE else None
+
+
+class ValidateReferralForm(FormValidationAction):
+    def name(self) -> Text:
+        return "validate_referral_form"
+
+    async def required_slots(
+        self, domain_slots: List[Text], dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> List[Text]:
+        return q.required_slots(_slot_values(tracker))
+
+    async def get_validation_events(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> List[EventType]:
+        requested = tracker.get_slot("requested_slot")
+        candidates = tracker.slots_to_validate()
+        if requested not in candidates:
+            return [SlotSet(name, None) for name in candidates]  # only the question asked can be answered
+        now = datetime.now(timezone.utc)
+        outcome = take_answer(
+            requested,
+            candidates[requested],
+            _slot_values(tracker),
+            today=now.astimezone().date(),
+            now=now,
+            question_intent=programme_question(tracker),
+        )
+        for response in outcome.responses:
+            dispatcher.utter_message(response=response)
+        events: List[EventType] = [SlotSet(name, value) for name, value in outcome.slots.items()]
+        tracker.add_slots(events)
+        if outcome.ends_referral:
+            events.append(SlotSet("requested_slot", None))
+        return events
+
+    async def next_requested_slot(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Optional[EventType]:
+        if tracker.get_slot("requested_slot") is None:
+            return None  # the answer ended the referral (or the form is starting): keep that
+        return await super().next_requested_slot(dispatcher, tracker, domain)
+
+
+class AskConsent(Action):
+    def name(self) -> Text:
+        return "action_ask_consent"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
+        dispatcher.utter_message(
+            text=consent_text(tracker.get_slot(q.REFERRER_TYPE)), buttons=choices.buttons(choices.CONSENT)
+        )
+        return []
+
+
+class AskReview(Action):
+    """Shows every answer before anything is sent."""
+
+    def name(self) -> Text:
+        return "action_ask_review"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
+        lines = [f"{label}: {answer}" for label, answer in q.answers(_slot_values(tracker))]
+        dispatcher.utter_message(
+            text="Please check your answers:\n" + "\n".join(lines), buttons=choices.buttons(choices.REVIEW)
+        )
+        return []
+
+
+class AskFieldToChange(Action):
+    def name(self) -> Text:
+        return "action_ask_field_to_change"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
+        fields = changeable_fields(_slot_values(tracker))
+        dispatcher.utter_message(
+            text="Which answer would you like to change?",
+            buttons=[{"title": title, "payload": title} for title in fields.values()],
+        )
+        return []

@@ -1,0 +1,141 @@
+"""All configuration, read from the environment (and `.env`) in one place.
+
+Every process calls `load_settings()` once at start; nothing else reads `os.environ`.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Mapping, Optional
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+VAR_DIR = PROJECT_ROOT / "var"
+
+TEAM_EMAIL = "navigo.growingwelltogether@nhs.net"
+TEAM_PHONE = "01472 252570"
+
+_SECRET_FIELDS = {"smtp_password", "telegram_bot_token"}
+_EXAMPLE_SECRET_MARKERS = ("change-me", "changeme", "example-secret")
+
+
+class ConfigError(ValueError):
+    """A configuration value is missing or malformed; the message names the variable."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str
+    var_dir: Path
+    mail_drop_dir: Path
+    smtp_host: Optional[str]
+    smtp_port: int
+    smtp_username: Optional[str]
+    smtp_password: Optional[str]
+    smtp_starttls: bool
+    smtp_timeout: float
+    referral_email_to: str
+    referral_email_from: str
+    telegram_bot_token: Optional[str]
+    telegram_api_base_url: Optional[str]
+    telegram_staff_chat_id: Optional[str]
+    delivery_poll_seconds: float
+    delivery_max_backoff_seconds: float
+
+    @property
+    def smtp_configured(self) -> bool:
+        return bool(self.smtp_host)
+
+    def masked(self) -> dict:
+        """The settings as a dict that is safe to log: secrets replaced by '***'."""
+        out = {}
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if f.name in _SECRET_FIELDS and value:
+                value = "***"
+            elif f.name == "database_url":
+                value = _mask_url_password(str(value))
+            out[f.name] = str(value) if isinstance(value, Path) else value
+        return out
+
+
+def _mask_url_password(url: str) -> str:
+    if "://" not in url or "@" not in url:
+        return url
+    scheme, rest = url.split("://", 1)
+    creds, host = rest.rsplit("@", 1)
+    user = creds.split(":", 1)[0]
+    return f"{scheme}://{user}:***@{host}" if ":" in creds else url
+
+
+def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = env.get(name, "").strip().lower()
+    if not raw:
+        return default
+    if raw in {"1", "true", "yes", "on"}:
+        return True
+    if raw in {"0", "false", "no", "off"}:
+        return False
+    raise ConfigError(f"{name} must be true or false, not {raw!r}")
+
+
+def _number(env: Mapping[str, str], name: str, default: float, kind: type = float):
+    raw = env.get(name, "").strip()
+    if not raw:
+        return kind(default)
+    try:
+        value = kind(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a number, not {raw!r}") from None
+    if value <= 0:
+        raise ConfigError(f"{name} must be greater than 0, not {raw!r}")
+    return value
+
+
+def _optional(env: Mapping[str, str], name: str) -> Optional[str]:
+    value = env.get(name, "").strip()
+    return value or None
+
+
+def load_settings(env: Optional[Mapping[str, str]] = None) -> Settings:
+    """Reads and checks every setting; raises ConfigError naming the variable at fault."""
+    if env is None:
+        _load_dotenv()
+        env = os.environ
+    var_dir = Path(env.get("COSP_VAR_DIR", "").strip() or VAR_DIR)
+    smtp_password = _optional(env, "SMTP_PASSWORD")
+    token = _optional(env, "TELEGRAM_BOT_TOKEN")
+    for name, value in (("SMTP_PASSWORD", smtp_password), ("TELEGRAM_BOT_TOKEN", token)):
+        if value and any(marker in value.lower() for marker in _EXAMPLE_SECRET_MARKERS):
+            raise ConfigError(f"{name} is still the example value from .env.example: set a real one or leave it empty")
+    email_to = env.get("REFERRAL_EMAIL_TO", "").strip() or TEAM_EMAIL
+    email_from = env.get("REFERRAL_EMAIL_FROM", "").strip() or "cosp-assistant@localhost"
+    for name, value in (("REFERRAL_EMAIL_TO", email_to), ("REFERRAL_EMAIL_FROM", email_from)):
+        if "@" not in value or any(c in value for c in "\r\n,; "):
+            raise ConfigError(f"{name} must be one email address, not {value!r}")
+    return Settings(
+        database_url=env.get("DATABASE_URL", "").strip() or f"sqlite:///{var_dir / 'referrals.db'}",
+        var_dir=var_dir,
+        mail_drop_dir=var_dir / "mail",
+        smtp_host=_optional(env, "SMTP_HOST"),
+        smtp_port=_number(env, "SMTP_PORT", 25, int),
+        smtp_username=_optional(env, "SMTP_USERNAME"),
+        smtp_password=smtp_password,
+        smtp_starttls=_bool(env, "SMTP_STARTTLS", False),
+        smtp_timeout=_number(env, "SMTP_TIMEOUT_SECONDS", 10.0),
+        referral_email_to=email_to,
+        referral_email_from=email_from,
+        telegram_bot_token=token,
+        telegram_api_base_url=_optional(env, "TELEGRAM_API_BASE_URL"),
+        telegram_staff_chat_id=_optional(env, "TELEGRAM_STAFF_CHAT_ID"),
+        delivery_poll_seconds=_number(env, "DELIVERY_POLL_SECONDS", 2.0),
+        delivery_max_backoff_seconds=_number(env, "DELIVERY_MAX_BACKOFF_SECONDS", 300.0),
+    )
+
+
+def _load_dotenv() -> None:
+    env_file = PROJECT_ROOT / ".env"
+    if env_file.exists():
+        from dotenv import load_dotenv
+
+        load_dotenv(env_file, override=False)

@@ -1,0 +1,231 @@
+"""The referral store and outbox, on a real SQLite file."""
+from __future__ import annotations
+
+import threading
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any, List
+
+import pytest
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
+
+from actions.delivery.store import (
+    ReferenceTaken,
+    claim_due_jobs,
+    get_referral,
+    list_deliveries,
+    make_engine,
+    mark_failed,
+    mark_sent,
+    save_referral,
+)
+from actions.referral.record import ReferralRecord
+
+CONSENT_AT = datetime(2026, 11, 26, 14, 3, tzinfo=timezone.utc)
+
+
+def make_record(reference: str = "COSP-ABCDE", submission_key: str = "submission-1") -> ReferralRecord:
+    return ReferralRecord(
+        reference=reference,
+        submission_key=submission_key,
+        referral_type="self",
+        answers=[("Your name", "Amira Khan"), ("Phone number", "07700 900123"), ("What is going on?", "Sleep 😴")],
+        data={"name": "Amira Khan", "phone": "07700900123"},
+        consent_version="v1",
+        consent_text="I agree that the COSP team may contact me.",
+        consent_given_at=CONSENT_AT,
+    )
+
+
+def database_url(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'nested' / 'folder' / 'referrals.db'}"
+
+
+@pytest.fixture
+def engine(tmp_path: Path) -> Engine:
+    engine = make_engine(database_url(tmp_path))
+    yield engine
+    engine.dispose()
+
+
+def test_make_engine_creates_the_folder_and_sets_sqlite_pragmas(tmp_path: Path, engine: Engine) -> None:
+    assert (tmp_path / "nested" / "folder" / "referrals.db").exists()
+    with engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == 5000
+
+
+def test_save_stores_the_referral_and_one_pending_delivery_per_channel(engine: Engine) -> None:
+    assert save_referral(engine, make_record(), channels=("email", "telegram")) == "COSP-ABCDE"
+
+    referral = get_referral(engine, "COSP-ABCDE")
+    assert referral is not None
+    assert referral["answers"] == make_record().answers
+    assert referral["data"] == {"name": "Amira Khan", "phone": "07700900123"}
+    assert referral["status"] == "new"
+    assert referral["consent_given_at"] == CONSENT_AT
+    assert referral["created_at"].tzinfo is not None
+
+    jobs = list_deliveries(engine, "COSP-ABCDE")
+    assert [(job["channel"], job["status"], job["attempts"]) for job in jobs] == [
+        ("email", "pending", 0),
+        ("telegram", "pending", 0),
+    ]
+    assert all(job["locked_until"] is None and job["reference"] == "COSP-ABCDE" for job in jobs)
+
+
+def test_save_is_one_transaction_a_failed_delivery_insert_leaves_no_referral(engine: Engine) -> None:
+    with pytest.raises(IntegrityError):
+        save_referral(engine, make_record(), channels=("email", "email"))  # breaks unique(referral_id, channel)
+
+    assert get_referral(engine, "COSP-ABCDE") is None
+    assert list_deliveries(engine) == []
+    # and the failed attempt does not block a correct one
+    assert save_referral(engine, make_record()) == "COSP-ABCDE"
+
+
+def test_the_same_submission_is_stored_once(engine: Engine) -> None:
+    first = save_referral(engine, make_record("COSP-ABCDE", "submission-1"))
+    retried = save_referral(engine, make_record("COSP-ZZZZZ", "submission-1"))  # a retry picked a new reference
+
+    assert first == retried == "COSP-ABCDE"
+    assert get_referral(engine, "COSP-ZZZZZ") is None
+    assert len(list_deliveries(engine)) == 1
+
+
+def test_a_submission_saved_concurrently_is_stored_once(tmp_path: Path, engine: Engine) -> None:
+    """The race: another process stores the same submission between our check and our insert."""
+    other = make_engine(database_url(tmp_path))
+    raced = []
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def other_process_wins(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        if statement.startswith("INSERT INTO referrals") and not raced:
+            raced.append(save_referral(other, make_record("COSP-OTHER", "submission-1")))
+
+    assert save_referral(engine, make_record("COSP-ABCDE", "submission-1")) == "COSP-OTHER"
+    assert raced == ["COSP-OTHER"]
+    assert get_referral(engine, "COSP-ABCDE") is None
+    assert len(list_deliveries(engine)) == 1
+    other.dispose()
+
+
+def test_a_reference_held_by_another_submission_raises_reference_taken(engine: Engine) -> None:
+    save_referral(engine, make_record("COSP-ABCDE", "submission-1"))
+
+    with pytest.raises(ReferenceTaken) as raised:
+        save_referral(engine, make_record("COSP-ABCDE", "submission-2"))
+
+    assert raised.value.reference == "COSP-ABCDE"
+    assert save_referral(engine, make_record("COSP-FGHIJ", "submission-2")) == "COSP-FGHIJ"
+    assert len(list_deliveries(engine)) == 2
+
+
+def save_many(engine: Engine, count: int) -> None:
+    for n in range(count):
+        save_referral(engine, make_record(f"COSP-{n:05d}", f"submission-{n}"))
+
+
+def later() -> datetime:
+    return datetime.now(timezone.utc) + timedelta(seconds=1)
+
+
+def test_claim_takes_due_jobs_counts_the_attempt_and_locks_them(engine: Engine) -> None:
+    save_many(engine, 3)
+    now = later()
+
+    jobs = claim_due_jobs(engine, now, lease_seconds=60, limit=2)
+
+    assert len(jobs) == 2
+    assert all(job["attempts"] == 1 and job["locked_until"] == now + timedelta(seconds=60) for job in jobs)
+    assert jobs[0]["referral"]["reference"] == jobs[0]["reference"] == "COSP-00000"
+    assert jobs[0]["referral"]["answers"] == make_record().answers
+    rest = claim_due_jobs(engine, now, lease_seconds=60, limit=10)
+    assert [job["reference"] for job in rest] == ["COSP-00002"]
+    assert claim_due_jobs(engine, now, lease_seconds=60, limit=10) == []
+
+
+def test_a_lock_expires_so_a_crashed_workers_job_is_taken_again(engine: Engine) -> None:
+    save_many(engine, 1)
+    now = later()
+    claim_due_jobs(engine, now, lease_seconds=60, limit=10)
+
+    assert claim_due_jobs(engine, now + timedelta(seconds=59), lease_seconds=60, limit=10) == []
+    again = claim_due_jobs(engine, now + timedelta(seconds=61), lease_seconds=60, limit=10)
+    assert [job["attempts"] for job in again] == [2]
+
+
+def test_claims_at_the_same_time_get_disjoint_jobs(tmp_path: Path, engine: Engine) -> None:
+    """Deterministic interleaving: worker B claims everything after worker A chose its candidates
+    but before A's first UPDATE; A must then get none of them."""
+    save_many(engine, 5)
+    worker_b = make_engine(database_url(tmp_path))
+    now = later()
+    b_jobs: List[dict] = []
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def b_claims_first(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        if statement.startswith("UPDATE deliveries") and not b_jobs:
+            b_jobs.extend(claim_due_jobs(worker_b, now, lease_seconds=60, limit=3))
+
+    a_jobs = claim_due_jobs(engine, now, lease_seconds=60, limit=5)
+
+    a_ids, b_ids = {job["id"] for job in a_jobs}, {job["id"] for job in b_jobs}
+    assert len(b_ids) == 3 and len(a_ids) == 2
+    assert a_ids.isdisjoint(b_ids)
+    assert all(job["attempts"] == 1 for job in list_deliveries(engine))
+    worker_b.dispose()
+
+
+def test_concurrent_workers_never_claim_the_same_job(tmp_path: Path) -> None:
+    engines = [make_engine(database_url(tmp_path)) for _ in range(4)]
+    save_many(engines[0], 40)
+    now = later()
+    start = threading.Barrier(len(engines))
+    claimed: List[List[int]] = [[] for _ in engines]
+    errors: List[BaseException] = []
+
+    def work(index: int) -> None:
+        try:
+            start.wait()
+            while True:
+                jobs = claim_due_jobs(engines[index], now, lease_seconds=60, limit=3)
+                if not jobs:
+                    return
+                claimed[index].extend(job["id"] for job in jobs)
+        except BaseException as exc:  # surfaced below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(len(engines))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+
+    assert errors == []
+    every_claim = [job_id for ids in claimed for job_id in ids]
+    assert len(every_claim) == len(set(every_claim)) == 40
+    assert all(job["attempts"] == 1 for job in list_deliveries(engines[0]))
+    for each in engines:
+        each.dispose()
+
+
+def test_mark_sent_and_mark_failed(engine: Engine) -> None:
+    save_many(engine, 2)
+    now = later()
+    sent_job, failed_job = claim_due_jobs(engine, now, lease_seconds=60, limit=2)
+
+    assert mark_sent(engine, sent_job["id"], now) is True
+    retry_at = now + timedelta(seconds=4)
+    assert mark_failed(engine, failed_job["id"], now, "ConnectionRefusedError" + "x" * 500, retry_at) is True
+
+    sent, failed = list_deliveries(engine)
+    assert (sent["status"], sent["sent_at"], sent["locked_until"]) == ("sent", now, None)
+    assert (failed["status"], failed["next_attempt_at"], failed["locked_until"]) == ("pending", retry_at, None)
+    assert failed["last_error"].startswith("ConnectionRefusedError") and len(failed["last_error"]) == 200
+    # a sent job is never claimed or reset again; the failed one is due at its retry time
+    assert mark_failed(engine, sent["id"], now, "late", retry_at) is False
+    assert claim_due_jobs(engine, retry_at - timedelta(seconds=1), lease_seconds=60, limit=10) == []
+    assert [job["id"] for job in claim_due_jobs(engine, retry_at, lease_seconds=60, limit=10)] == [failed["id"]]
