@@ -4,7 +4,7 @@ from __future__ import annotations
 import threading
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any, List
+from typing import Any, Iterator, List
 
 import pytest
 from sqlalchemy import event
@@ -44,7 +44,7 @@ def database_url(tmp_path: Path) -> str:
 
 
 @pytest.fixture
-def engine(tmp_path: Path) -> Engine:
+def engine(tmp_path: Path) -> Iterator[Engine]:
     engine = make_engine(database_url(tmp_path))
     yield engine
     engine.dispose()

@@ -12,6 +12,7 @@ from typing import Any, Dict, Iterator, List, Mapping, Optional, Tuple
 
 import pytest
 from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult, LoginPassword
 from sqlalchemy.engine import Engine
 
 from actions.delivery.email import build_referral_email, inert
@@ -154,6 +155,59 @@ def test_smtp_down_then_up_delivers_exactly_once(tmp_path: Path, port: int, engi
     assert len(inbox.envelopes) == 1
     (job,) = list_deliveries(engine)
     assert (job["status"], job["attempts"]) == ("sent", 2)
+
+
+def test_smtp_login_when_a_username_is_configured(tmp_path: Path, port: int, engine: Engine) -> None:
+    logins: List[Tuple[bytes, bytes]] = []
+
+    def authenticator(server: Any, session: Any, envelope: Any, mechanism: str, auth_data: Any) -> AuthResult:
+        assert isinstance(auth_data, LoginPassword)
+        logins.append((auth_data.login, auth_data.password))
+        return AuthResult(success=auth_data.password == b"s3cret-pass")
+
+    inbox = Inbox()
+    controller = Controller(
+        inbox, hostname="127.0.0.1", port=port, authenticator=authenticator, auth_require_tls=False
+    )
+    controller.start()
+    try:
+        save_referral(engine, make_record())
+        settings = load_settings(
+            {
+                "COSP_VAR_DIR": str(tmp_path / "var"),
+                "SMTP_HOST": "127.0.0.1",
+                "SMTP_PORT": str(port),
+                "SMTP_USERNAME": "cosp",
+                "SMTP_PASSWORD": "s3cret-pass",
+            }
+        )
+        assert DeliveryWorker(engine, settings).run_once() == 1
+    finally:
+        controller.stop()
+
+    assert logins == [(b"cosp", b"s3cret-pass")]
+    assert len(inbox.envelopes) == 1
+
+
+class RefusingInbox(Inbox):
+    async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str, options: Any) -> str:
+        return f"550 5.1.1 <{address}> mailbox unavailable"
+
+
+def test_a_refused_recipient_is_retried_and_recorded_by_status_code_only(
+    tmp_path: Path, port: int, engine: Engine
+) -> None:
+    controller = Controller(RefusingInbox(), hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        save_referral(engine, make_record())
+        assert DeliveryWorker(engine, smtp_settings(tmp_path, port)).run_once() == 0
+    finally:
+        controller.stop()
+
+    (job,) = list_deliveries(engine)
+    assert (job["status"], job["attempts"]) == ("pending", 1)
+    assert job["last_error"] == "SMTPRecipientsRefused 550"  # not the server's text, which echoes the address
 
 
 def test_failures_back_off_exponentially_up_to_the_maximum() -> None:

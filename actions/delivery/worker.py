@@ -23,7 +23,7 @@ from actions.delivery.senders import EmailSender, email_sender_for
 from actions.delivery.store import claim_due_jobs, make_engine, mark_failed, mark_sent, utcnow
 from bot.settings import ConfigError, Settings, load_settings
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("actions.delivery.worker")  # not __name__: "__main__" under -m
 
 DEFAULT_BATCH_SIZE = 20
 MIN_LEASE_SECONDS = 300.0

@@ -8,13 +8,13 @@ CONSENT_VERSION = "2026-11-v1"
 
 _WORDING: Dict[str, str] = {
     "self": (
-        "Do you agree to us sharing the details you've given here with the Growing Well Together team "
-        "(Navigo, NHS) so they can contact you about this referral? They are kept securely and used only "
+        "Do you agree to us sharing the details you've given here with the NHS team that runs "
+        "the COSP groups, so they can contact you about this referral? They are kept securely and used only "
         "for your referral."
     ),
     "professional": (
-        "Do you agree to us sharing the details you've given here with the Growing Well Together team "
-        "(Navigo, NHS) so they can contact you and the family about this referral? They are kept securely "
+        "Do you agree to us sharing the details you've given here with the NHS team that runs "
+        "the COSP groups, so they can contact you and the family about this referral? They are kept securely "
         "and used only for this referral."
     ),
 }

@@ -57,7 +57,7 @@ LABELS: Dict[str, str] = {
     POSTCODE: "Postcode",
     EXTRA_SUPPORT: "Would like extra support before the group",
     ACCESS_NEEDS: "Access needs",
-    ACCESS_NEEDS_DETAILS: "Access needs: details",
+    ACCESS_NEEDS_DETAILS: "Access needs (details)",
 }
 
 # Which answers can be changed from the summary, with the button shown for each.
