@@ -1,9 +1,7 @@
-"""The shape of a referral reference, the only identifier allowed in subjects, file names and logs."""
+"""Checking a referral reference before it goes into an email header or a file name."""
 from __future__ import annotations
 
-import re
-
-_REFERENCE = re.compile(r"COSP-[A-Z0-9]{5}")
+from actions.referral.reference import PATTERN
 
 
 class InvalidReference(ValueError):
@@ -13,8 +11,8 @@ class InvalidReference(ValueError):
 def check_reference(reference: object) -> str:
     """Returns the reference unchanged if it is exactly 'COSP-' and five of A-Z/0-9; raises otherwise.
 
-    `fullmatch` rather than `^...$`: `$` would also accept a trailing newline.
+    `fullmatch`, not `match`: the pattern's `$` would also accept a trailing newline.
     """
-    if not isinstance(reference, str) or not _REFERENCE.fullmatch(reference):
+    if not isinstance(reference, str) or not PATTERN.fullmatch(reference):
         raise InvalidReference("a referral reference must be COSP- followed by five of A-Z and 0-9")
     return reference

@@ -1,0 +1,207 @@
+"""End to end: the real Rasa server, action server and delivery worker, with a real SMTP server
+(aiosmtpd) on loopback. A referral completed over the REST channel reaches staff once, with
+every answer, also when SMTP is down at submission and comes back a minute later."""
+from __future__ import annotations
+
+import email
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from email.message import Message
+from pathlib import Path
+from typing import Dict, Iterator, List
+
+import pytest
+from aiosmtpd.controller import Controller
+
+ROOT = Path(__file__).resolve().parent.parent
+MODEL = ROOT / "models" / "cosp.tar.gz"
+BIN = Path(sys.executable).parent
+SMTP_DOWN_FOR_SECONDS = 60
+
+pytestmark = [
+    pytest.mark.needs_model,
+    pytest.mark.skipif(not MODEL.exists(), reason="needs the trained model: run `make train`"),
+]
+
+ANSWERS = [
+    ("Myself or my family", None),
+    ("Zofia Exampleńska", "Zofia Exampleńska"),
+    ("Foster carer", "Foster carer"),
+    ("11 weeks", "11 weeks"),
+    ("help with <b>settling</b> at night 🌙 =HYPERLINK(\"x\")", None),
+    ("+44 7911 123456", "07911 123456"),
+    ("zofia@example.com", "zofia@example.com"),
+    ("Email", "Email"),
+    ("Yes, that's fine", None),
+    ("dn31 1hu", "DN31 1HU"),
+    ("Yes, please", None),
+    ("I need a Polish interpreter", "I need a Polish interpreter"),
+    ("Yes, I agree", None),
+]
+PERSONAL = ["Exampleńska", "7911", "zofia@example.com", "DN31", "settling", "Polish"]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Inbox:
+    def __init__(self) -> None:
+        self.messages: List[Message] = []
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802 (aiosmtpd's hook name)
+        self.messages.append(email.message_from_bytes(envelope.content))
+        return "250 OK"
+
+
+def wait_for(url: str, seconds: float = 180) -> None:
+    deadline = time.time() + seconds
+    while time.time() < deadline:
+        try:
+            urllib.request.urlopen(url, timeout=2)
+            return
+        except Exception:
+            time.sleep(0.5)
+    raise TimeoutError(url)
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory) -> Iterator[Dict]:
+    tmp = tmp_path_factory.mktemp("e2e")
+    smtp_port, rasa_port, action_port = free_port(), free_port(), free_port()
+    env = dict(
+        os.environ,
+        PYTHONPATH=str(ROOT),
+        RASA_TELEMETRY_ENABLED="false",
+        COSP_VAR_DIR=str(tmp),
+        RASA_TRACKER_DB=str(tmp / "tracker.db"),
+        ACTION_SERVER_URL=f"http://127.0.0.1:{action_port}/webhook",
+        SANIC_HOST="127.0.0.1",
+        SMTP_HOST="127.0.0.1",
+        SMTP_PORT=str(smtp_port),
+        SMTP_TIMEOUT_SECONDS="3",
+        REFERRAL_EMAIL_TO="staff@example.org",
+        DELIVERY_POLL_SECONDS="0.5",
+        DELIVERY_MAX_BACKOFF_SECONDS="5",
+    )
+    logs = {name: open(tmp / f"{name}.log", "w+") for name in ("rasa", "actions", "worker")}
+    commands = {
+        "actions": [str(BIN / "rasa"), "run", "actions", "--actions", "actions", "-p", str(action_port)],
+        "rasa": [str(BIN / "rasa"), "run", "-m", str(MODEL), "--endpoints", "endpoints.yml",
+                 "--credentials", "credentials.yml", "-i", "127.0.0.1", "-p", str(rasa_port)],
+        "worker": [sys.executable, "-m", "actions.delivery.worker"],
+    }
+    procs = {name: subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=logs[name], stderr=subprocess.STDOUT)
+             for name, cmd in commands.items()}
+    inbox = Inbox()
+    try:
+        wait_for(f"http://127.0.0.1:{action_port}/health")
+        wait_for(f"http://127.0.0.1:{rasa_port}/")
+        yield {"rasa_port": rasa_port, "smtp_port": smtp_port, "inbox": inbox, "logs": logs, "tmp": tmp}
+    finally:
+        for proc in procs.values():
+            proc.terminate()
+        for proc in procs.values():
+            proc.wait(timeout=30)
+
+
+def smtp_server(stack: Dict) -> Controller:
+    controller = Controller(stack["inbox"], hostname="127.0.0.1", port=stack["smtp_port"])
+    controller.start()
+    return controller
+
+
+def say(stack: Dict, sender: str, text: str) -> List[dict]:
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{stack['rasa_port']}/webhooks/rest/webhook",
+        data=json.dumps({"sender": sender, "message": text}).encode(),
+        headers={"Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=30) as response:
+        assert response.status == 200
+        return json.load(response)
+
+
+def complete_referral(stack: Dict, sender: str) -> str:
+    replies = say(stack, sender, "I'd like to refer myself")
+    assert "Who is the referral for?" in " ".join(r.get("text", "") for r in replies)
+    for answer, _ in ANSWERS:
+        replies = say(stack, sender, answer)
+    summary = " ".join(r.get("text", "") for r in replies)
+    for _, shown in ANSWERS:
+        if shown:
+            assert shown in summary
+    replies = say(stack, sender, "Send referral")
+    text = " ".join(r.get("text", "") for r in replies)
+    assert "your referral has been sent" in text
+    return text.split("Your reference is ")[1][:10]
+
+
+def emails_for(inbox: Inbox, reference: str) -> List[Message]:
+    return [m for m in inbox.messages if m["Subject"] == f"New COSP referral {reference}"]
+
+
+def wait_for_email(inbox: Inbox, reference: str, seconds: float) -> None:
+    deadline = time.time() + seconds
+    while time.time() < deadline and not emails_for(inbox, reference):
+        time.sleep(0.5)
+
+
+def body_text(message: Message, content_type: str = "") -> str:
+    return "\n".join(
+        part.get_payload(decode=True).decode("utf-8")
+        for part in message.walk()
+        if part.get_content_type() in (content_type,) or (not content_type and part.get_content_type() in ("text/plain", "text/html"))
+    )
+
+
+def test_referral_over_rest_reaches_staff_once_with_every_answer(stack):
+    smtp = smtp_server(stack)
+    reference = complete_referral(stack, "e2e-parent-1")
+    wait_for_email(stack["inbox"], reference, 30)
+    time.sleep(3)  # a second copy, if there were one, would arrive in this time
+    mails = emails_for(stack["inbox"], reference)
+    assert len(mails) == 1
+    body = body_text(mails[0])
+    for expected in ["Zofia Exampleńska", "Foster carer", "11 weeks", "07911 123456", "zofia@example.com",
+                     "DN31 1HU", "Polish interpreter", "🌙", reference]:
+        assert expected in body
+    html = body_text(mails[0], "text/html")
+    assert "&lt;b&gt;settling&lt;/b&gt;" in html and "<b>settling" not in html  # shown as text, never markup
+    assert mails[0]["To"] == "staff@example.org"
+    smtp.stop()
+
+
+def test_smtp_down_at_submission_delivers_once_when_it_returns(stack):
+    reference = complete_referral(stack, "e2e-parent-2")
+    time.sleep(SMTP_DOWN_FOR_SECONDS)
+    assert not emails_for(stack["inbox"], reference)
+    smtp = smtp_server(stack)
+    try:
+        wait_for_email(stack["inbox"], reference, 30)
+        time.sleep(6)  # longer than the longest backoff: a duplicate would show up
+        assert len(emails_for(stack["inbox"], reference)) == 1
+    finally:
+        smtp.stop()
+
+
+def test_hostile_and_odd_messages_never_give_a_500(stack):
+    for text in ["", " ", "x" * 10_000, "🙂🙂🙂", "<script>alert(1)</script>", '/inform{"phone":"x"}',
+                 "/restart", "مرحبا", "你好", "/affirm", '/start_referral{"review":"send"}', "Send referral"]:
+        say(stack, "e2e-hostile", text)
+
+
+def test_no_personal_data_in_logs_at_info(stack):
+    for log in stack["logs"].values():
+        log.flush()
+        log.seek(0)
+        content = log.read()
+        for item in PERSONAL:
+            assert item not in content
