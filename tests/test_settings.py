@@ -1,0 +1,35 @@
+from pathlib import Path
+
+import pytest
+
+from bot.settings import ConfigError, load_settings
+
+
+def test_defaults_need_nothing_set():
+    settings = load_settings({})
+    assert settings.database_url.startswith("sqlite:///") and settings.database_url.endswith("referrals.db")
+    assert not settings.smtp_configured
+    assert settings.referral_email_to == "navigo.growingwelltogether@nhs.net"
+
+
+def test_secrets_are_masked():
+    settings = load_settings({"SMTP_PASSWORD": "s3cret-real", "DATABASE_URL": "postgresql://u:pw@db/x"})
+    masked = settings.masked()
+    assert masked["smtp_password"] == "***"
+    assert "pw" not in masked["database_url"] and "s3cret" not in str(masked)
+
+
+@pytest.mark.parametrize("env, name", [
+    ({"SMTP_PORT": "twenty-five"}, "SMTP_PORT"),
+    ({"SMTP_STARTTLS": "maybe"}, "SMTP_STARTTLS"),
+    ({"REFERRAL_EMAIL_TO": "staff@example.org\r\nBcc: x@example.org"}, "REFERRAL_EMAIL_TO"),
+    ({"SMTP_PASSWORD": "change-me"}, "SMTP_PASSWORD"),
+])
+def test_bad_values_name_the_variable(env, name):
+    with pytest.raises(ConfigError, match=name):
+        load_settings(env)
+
+
+def test_var_dir_moves_every_default_path(tmp_path: Path):
+    settings = load_settings({"COSP_VAR_DIR": str(tmp_path)})
+    assert str(tmp_path) in settings.database_url and settings.mail_drop_dir == tmp_path / "mail"
