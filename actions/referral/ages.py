@@ -19,7 +19,9 @@ _NUMBER_WORDS = {
 }
 _UNIT_MONTHS = {"day": 1 / 30.44, "week": 12 / 52.18, "month": 1.0, "year": 12.0}
 _UNBORN = re.compile(
-    r"\b(pregnant|expecting|not (been )?born|unborn|due (date|in|on|at)|due\b|bump|weeks? gestation|antenatal)",
+    r"\b(pregnant|expecting|unborn|antenatal|bump|due)\b|weeks? gestation"
+    r"|\bnot (yet )?(been )?born|\b(isn'?t|isnt|hasn'?t|hasnt|has not|is not|aren'?t|arent) (yet )?(been )?born"
+    r"|\byet to be born",
 )
 _UNITS = r"(?P<unit>days?|weeks?|wks?|months?|mths?|mos?|years?|yrs?|[dwmy])\b"
 _QUANTITY = re.compile(

@@ -13,19 +13,43 @@ class ChoiceSet:
     invalid_reason: str
 
     def match(self, text: str) -> Optional[str]:
+        if text.strip().startswith("/"):
+            return None  # a forced intent such as /inform{"consent":"yes"} is never an answer
         said = _normalise(text)
         if not said:
             return None
         for key, forms in self.options.items():
             if said == _normalise(key) or any(said == _normalise(f) for f in forms):
                 return key
-        for key, forms in self.options.items():  # "I'm his nan" -> grandparent
-            if any(re.search(rf"\b{re.escape(_normalise(f))}\b", said) for f in forms[1:] if len(f) > 2):
-                return key
-        return None
+        return self._match_within(said)
+
+    def _match_within(self, said: str) -> Optional[str]:
+        """'I'm his nan' -> grandparent: the option whose words appear in the answer, the longest
+        such words winning ('foster parent' over 'parent'). An answer that says no or not only
+        matches words that say no themselves, so 'no I don't agree' is never read as yes."""
+        negated = bool(_NEGATION.search(said))
+        best: Dict[str, int] = {}
+        for key, forms in self.options.items():
+            for form in forms[1:]:
+                form = _normalise(form)
+                if len(form) <= 2 and form != "no":
+                    continue
+                if negated and not _NEGATION.search(form):
+                    continue
+                if re.search(rf"\b{re.escape(form)}\b", said):
+                    best[key] = max(best.get(key, 0), len(form))
+        if not best:
+            return None
+        ranked = sorted(best.items(), key=lambda item: item[1], reverse=True)
+        if len(ranked) > 1 and ranked[0][1] == ranked[1][1]:
+            return None  # two options fit equally well: ask again rather than guess
+        return ranked[0][0]
 
     def label(self, key: str) -> str:
         return self.options[key][0]
+
+
+_NEGATION = re.compile(r"\b(no|not|never|nope|none|nothing)\b|n't\b|\b(dont|havent|hasnt|isnt|didnt|wont|cant|doesnt)\b")
 
 
 def _normalise(text: str) -> str:

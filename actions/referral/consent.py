@@ -6,7 +6,7 @@ from typing import Dict
 
 CONSENT_VERSION = "2026-11-v1"
 
-_WORDING: Dict[str, str] = {
+_WORDING: Dict[str, Dict[str, str]] = {CONSENT_VERSION: {
     "self": (
         "Do you agree to us sharing the details you've given here with the NHS team that runs "
         "the COSP groups, so they can contact you about this referral? They are kept securely and used only "
@@ -17,8 +17,13 @@ _WORDING: Dict[str, str] = {
         "the COSP groups, so they can contact you and the family about this referral? They are kept securely "
         "and used only for this referral."
     ),
-}
+}}
 
 
-def consent_text(referrer_type: str | None) -> str:
-    return _WORDING["professional" if referrer_type == "professional" else "self"]
+def is_known_version(version: object) -> bool:
+    return isinstance(version, str) and version in _WORDING
+
+
+def consent_text(referrer_type: str | None, version: str = CONSENT_VERSION) -> str:
+    """The words of `version` shown to this kind of referrer."""
+    return _WORDING[version]["professional" if referrer_type == "professional" else "self"]

@@ -54,6 +54,8 @@ _ENDINGS = {
 def check(slot: str, text: str, values: Mapping[str, Any], today: date) -> Checked:
     """The answer's validity alone, with no side effects: also used to re-check before submitting."""
     text = v.clean(text)
+    if text.startswith("/"):
+        text = ""  # a forced intent such as /inform{"consent":"yes"} is never an answer
     if slot == q.CHILD_AGE:
         return v.check_child_age(text, today)
     if slot == q.PHONE:
@@ -90,7 +92,8 @@ def take_answer(
     if not isinstance(text, str):
         text = ""  # a forced entity (e.g. a list or number) is not an answer
     checked = check(slot, text, values, today)
-    asks_instead = question_intent and (
+    ends = isinstance(checked, Invalid) and checked.reason in v.ENDS_REFERRAL
+    asks_instead = question_intent and not ends and (
         isinstance(checked, Invalid) or (slot in _FREE_TEXT and text.rstrip().endswith("?"))
     )
     if asks_instead:

@@ -7,12 +7,13 @@ from datetime import date, datetime, timezone
 from typing import Any, Dict, Mapping, Optional, Union
 
 from actions.referral import questions as q
-from actions.referral.consent import CONSENT_VERSION, consent_text
+from actions.referral.consent import consent_text, is_known_version
 from actions.referral.form import CONSENT_GIVEN_AT, CONSENT_VERSION_SLOT, check
 from actions.referral.record import ReferralRecord
 from actions.referral.result import Invalid, Valid
 
 _NOT_RECHECKED = {q.REVIEW, q.FIELD_TO_CHANGE}
+_READ_AGAIN = {q.CHILD_AGE}  # stored as words ("20 months (born 12/03/2025)"): must still read as an eligible age
 
 
 def submission_key(conversation_id: str, confirming_message_at: float) -> str:
@@ -28,13 +29,13 @@ def first_unfit_answer(values: Mapping[str, Any], today: date) -> Optional[str]:
         if not isinstance(value, str) or not value:
             return slot
         checked = check(slot, value, values, today)
-        if not isinstance(checked, Valid) or checked.value != value:
+        if not isinstance(checked, Valid) or (checked.value != value and slot not in _READ_AGAIN):
             return slot
     return None
 
 
 def consent_given_at(values: Mapping[str, Any]) -> Optional[datetime]:
-    if values.get(q.CONSENT) != "yes" or values.get(CONSENT_VERSION_SLOT) != CONSENT_VERSION:
+    if values.get(q.CONSENT) != "yes" or not is_known_version(values.get(CONSENT_VERSION_SLOT)):
         return None
     try:
         given = datetime.fromisoformat(str(values.get(CONSENT_GIVEN_AT)))
@@ -50,6 +51,8 @@ def build_record(
     unfit = first_unfit_answer(values, today)
     if unfit:
         return Invalid(unfit)
+    if values.get(q.REFERRER_TYPE) == "professional" and values.get(q.FAMILY_AGREED) != "yes":
+        return Invalid(q.FAMILY_AGREED)
     given_at = consent_given_at(values)
     if given_at is None:
         return Invalid(q.CONSENT)
@@ -63,7 +66,7 @@ def build_record(
         referral_type=values[q.REFERRER_TYPE],
         answers=q.answers(values),
         data=data,
-        consent_version=CONSENT_VERSION,
-        consent_text=consent_text(values.get(q.REFERRER_TYPE)),
+        consent_version=values[CONSENT_VERSION_SLOT],
+        consent_text=consent_text(values.get(q.REFERRER_TYPE), values[CONSENT_VERSION_SLOT]),  # the words agreed to
         consent_given_at=given_at.astimezone(timezone.utc),
     )
