@@ -374,8 +374,7 @@ def test_build_record_with_every_answer_for_a_self_referral() -> None:
     assert record.consent_given_at == NOW and record.consent_given_at.tzinfo is not None
     expected_data = {k: v for k, v in SELF_REFERRAL.items() if k in q.REFERRAL_SLOTS and k != q.REVIEW}
     assert record.data == expected_data
-    assert record.answers == [
-        ("Type of referral", "Self-referral"),
+    assert record.answers == [  # the type of referral is its own field, not an answer row
         ("Parent or caregiver's name", "Amira Khan"),
         ("Relationship to the child", "Parent"),
         ("Child's age", "18 months"),

@@ -136,7 +136,8 @@ def display(slot: str, value: Any) -> str:
     return str(value)
 
 
-def answers(values: Mapping[str, Any]) -> List[Tuple[str, str]]:
-    """(label, answer) for every question that applies, in the order staff read them."""
-    asked = set(required_slots(values))
+def answers(values: Mapping[str, Any], with_type: bool = True) -> List[Tuple[str, str]]:
+    """(label, answer) for every question that applies, in the order staff read them.
+    `with_type=False` leaves out the type of referral, for where it is shown on its own."""
+    asked = set(required_slots(values)) - (set() if with_type else {REFERRER_TYPE})
     return [(LABELS[slot], display(slot, values.get(slot))) for slot in LABELS if slot in asked]

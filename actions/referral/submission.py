@@ -64,7 +64,7 @@ def build_record(
         reference=reference,
         submission_key=key,
         referral_type=values[q.REFERRER_TYPE],
-        answers=q.answers(values),
+        answers=q.answers(values, with_type=False),  # the record has referral_type
         data=data,
         consent_version=values[CONSENT_VERSION_SLOT],
         consent_text=consent_text(values.get(q.REFERRER_TYPE), values[CONSENT_VERSION_SLOT]),  # the words agreed to
