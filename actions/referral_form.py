@@ -37,6 +37,16 @@ class ValidateReferralForm(FormValidationAction):
     ) -> List[Text]:
         return q.required_slots(_slot_values(tracker))
 
+    async def extract_referrer_type(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[Text, Any]:
+        """"I'm a health visitor and want to refer a family" already answers the first question."""
+        latest = tracker.latest_message
+        if tracker.get_slot(q.REFERRER_TYPE) or (latest.get("intent") or {}).get("name") != "start_referral":
+            return {}
+        said = choices.REFERRER_TYPE.match(latest.get("text") or "")
+        return {q.REFERRER_TYPE: said} if said else {}
+
     async def get_validation_events(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> List[EventType]:
@@ -65,7 +75,7 @@ class ValidateReferralForm(FormValidationAction):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> Optional[EventType]:
         if tracker.get_slot("requested_slot") is None:
-            return None  # the answer ended the referral (or the form is starting): keep that
+            return None  # the answer ended the referral: keep the form's stop signal
         return await super().next_requested_slot(dispatcher, tracker, domain)
 
 

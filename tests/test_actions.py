@@ -109,6 +109,29 @@ def responses(messages: List[Dict[str, Any]]) -> List[Optional[str]]:
 
 
 @pytest.mark.asyncio
+@pytest.mark.parametrize("text, expected", [
+    ("I'm a health visitor and I'd like to refer a family", "professional"),
+    ("I'd like to refer myself", "self"),
+])
+async def test_a_referral_started_with_who_it_is_for_skips_that_question(domain, text, expected) -> None:
+    # At activation Rasa hands over the first question as requested_slot.
+    tracker = make_tracker({"requested_slot": q.REFERRER_TYPE}, [user_event(text)], text=text, intent="start_referral")
+    events, messages = await run(ValidateReferralForm(), tracker, domain)
+    assert SlotSet(q.REFERRER_TYPE, expected) in events
+    next_question = q.REFERRER_NAME if expected == "professional" else q.CAREGIVER_NAME
+    assert events[-1] == SlotSet("requested_slot", next_question)
+    assert messages == []
+
+
+@pytest.mark.asyncio
+async def test_a_referral_started_without_saying_who_asks_who(domain) -> None:
+    tracker = make_tracker({"requested_slot": q.REFERRER_TYPE}, [user_event("can I join")], text="can I join",
+                           intent="start_referral")
+    events, _ = await run(ValidateReferralForm(), tracker, domain)
+    assert SlotSet(q.REFERRER_TYPE, "self") not in events and SlotSet(q.REFERRER_TYPE, "professional") not in events
+
+
+@pytest.mark.asyncio
 async def test_validate_a_valid_phone_is_normalised_and_the_form_moves_on(domain) -> None:
     tracker = form_tracker(UP_TO_PHONE, q.PHONE, q.PHONE, "07911 123456", "07911 123456")
     events, messages = await run(ValidateReferralForm(), tracker, domain)

@@ -126,7 +126,7 @@ def display(slot: str, value: Any) -> str:
 
     if value in (None, ""):
         return "not asked"
-    if slot == PHONE and value != NOT_GIVEN:
+    if slot in (PHONE, REFERRER_CONTACT) and str(value).startswith("+"):
         return format_phone(value)
     labels = _CHOICE_LABELS.get(slot)
     if isinstance(labels, choices.ChoiceSet):
