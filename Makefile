@@ -20,7 +20,8 @@ export ACTION_SERVER_URL ?= http://127.0.0.1:5055/webhook
 .PHONY: help run test shell train validate unit stories nlu-eval clean
 
 help:
-	@echo "make run    - train if needed and start the assistant (Rasa :5005, actions :5055, delivery worker)"
+	@echo "make run    - train if needed and start the assistant (Rasa :5005, actions :5055, delivery worker,"
+	@echo "             and the Telegram bridge when TELEGRAM_BOT_TOKEN is set)"
 	@echo "make test   - every test: unit, Rasa data validation, stories, NLU accuracy, end to end"
 	@echo "make shell  - chat with the assistant in this terminal"
 
@@ -40,7 +41,7 @@ train: $(MODEL)
 
 run: $(MODEL)
 	@mkdir -p var
-	$(VENV)/bin/honcho start -f Procfile
+	@processes="$$($(PY) -m bot.processes)" && $(VENV)/bin/honcho start -f Procfile $$processes
 
 shell: $(MODEL)
 	@mkdir -p var

@@ -21,15 +21,26 @@ from actions.referral.form import CONSENT_GIVEN_AT, CONSENT_VERSION_SLOT
 from actions.referral.reference import new_reference
 from actions.referral.result import Invalid
 from actions.referral.submission import build_record, submission_key
-from bot.settings import load_settings
+from bot.settings import Settings, load_settings
 
 logger = logging.getLogger(__name__)
 _REFERENCE_TRIES = 5
 
 
 @lru_cache(maxsize=1)
+def settings() -> Settings:
+    return load_settings()
+
+
+@lru_cache(maxsize=1)
 def referral_store() -> Engine:
-    return make_engine(load_settings().database_url)
+    return make_engine(settings().database_url)
+
+
+def staff_channels() -> tuple:
+    """Email always; the staff Telegram chat too when it is configured."""
+    told_on_telegram = settings().telegram_bot_token and settings().telegram_staff_chat_id
+    return ("email", "telegram") if told_on_telegram else ("email",)
 
 
 def _confirming_message_at(tracker: Tracker) -> float:
@@ -51,12 +62,12 @@ class SubmitReferral(Action):
         key = submission_key(tracker.sender_id, _confirming_message_at(tracker))
         today = datetime.now(timezone.utc).astimezone().date()
         for _ in range(_REFERENCE_TRIES):
-            record = build_record(values, new_reference(), key, today)
+            record = build_record(values, new_reference(), key, today, conversation_id=tracker.sender_id)
             if isinstance(record, Invalid):
                 logger.warning("Referral held back: the answer to %s failed its check again", record.reason)
                 return [SlotSet(record.reason, None), SlotSet(q.REVIEW, None), FollowupAction("referral_form")]
             try:
-                reference = save_referral(referral_store(), record)
+                reference = save_referral(referral_store(), record, staff_channels())
                 break
             except ReferenceTaken:
                 continue

@@ -5,6 +5,7 @@ Every process calls `load_settings()` once at start; nothing else reads `os.envi
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Mapping, Optional
@@ -15,7 +16,7 @@ VAR_DIR = PROJECT_ROOT / "var"
 TEAM_EMAIL = "navigo.growingwelltogether@nhs.net"
 TEAM_PHONE = "01472 252570"
 
-_SECRET_FIELDS = {"smtp_password", "telegram_bot_token"}
+_SECRET_FIELDS = {"smtp_password", "telegram_bot_token", "telegram_webhook_secret"}
 _EXAMPLE_SECRET_MARKERS = ("change-me", "changeme", "example-secret")
 
 
@@ -39,6 +40,13 @@ class Settings:
     telegram_bot_token: Optional[str]
     telegram_api_base_url: Optional[str]
     telegram_staff_chat_id: Optional[str]
+    telegram_staff_full_details: bool
+    telegram_webhook_url: Optional[str]
+    telegram_webhook_secret: Optional[str]
+    telegram_webhook_listen: str
+    telegram_webhook_port: int
+    rasa_url: str
+    rasa_timeout: float
     delivery_poll_seconds: float
     delivery_max_backoff_seconds: float
 
@@ -105,7 +113,20 @@ def load_settings(env: Optional[Mapping[str, str]] = None) -> Settings:
     var_dir = Path(env.get("COSP_VAR_DIR", "").strip() or VAR_DIR)
     smtp_password = _optional(env, "SMTP_PASSWORD")
     token = _optional(env, "TELEGRAM_BOT_TOKEN")
-    for name, value in (("SMTP_PASSWORD", smtp_password), ("TELEGRAM_BOT_TOKEN", token)):
+    webhook_url = _optional(env, "TELEGRAM_WEBHOOK_URL")
+    webhook_secret = _optional(env, "TELEGRAM_WEBHOOK_SECRET")
+    if webhook_url and not webhook_url.startswith("https://") and not webhook_url.startswith("http://127.0.0.1"):
+        raise ConfigError("TELEGRAM_WEBHOOK_URL must be an https:// address (Telegram only calls https)")
+    if webhook_url and not webhook_secret:
+        raise ConfigError("TELEGRAM_WEBHOOK_SECRET must be set when TELEGRAM_WEBHOOK_URL is: Telegram sends it with every update")
+    if webhook_secret and not re.fullmatch(r"[A-Za-z0-9_-]{16,256}", webhook_secret):
+        raise ConfigError("TELEGRAM_WEBHOOK_SECRET must be 16-256 characters of A-Z, a-z, 0-9, _ and -")
+    if token and not re.fullmatch(r"\d+:[A-Za-z0-9_-]{20,}", token):
+        raise ConfigError("TELEGRAM_BOT_TOKEN does not look like a token from BotFather (digits:letters)")
+    staff_chat = _optional(env, "TELEGRAM_STAFF_CHAT_ID")
+    if staff_chat and not re.fullmatch(r"-?\d+", staff_chat):
+        raise ConfigError("TELEGRAM_STAFF_CHAT_ID must be a chat id (a number, negative for groups)")
+    for name, value in (("SMTP_PASSWORD", smtp_password), ("TELEGRAM_BOT_TOKEN", token), ("TELEGRAM_WEBHOOK_SECRET", webhook_secret)):
         if value and any(marker in value.lower() for marker in _EXAMPLE_SECRET_MARKERS):
             raise ConfigError(f"{name} is still the example value from .env.example: set a real one or leave it empty")
     email_to = env.get("REFERRAL_EMAIL_TO", "").strip() or TEAM_EMAIL
@@ -127,7 +148,14 @@ def load_settings(env: Optional[Mapping[str, str]] = None) -> Settings:
         referral_email_from=email_from,
         telegram_bot_token=token,
         telegram_api_base_url=_optional(env, "TELEGRAM_API_BASE_URL"),
-        telegram_staff_chat_id=_optional(env, "TELEGRAM_STAFF_CHAT_ID"),
+        telegram_staff_chat_id=staff_chat,
+        telegram_staff_full_details=_bool(env, "TELEGRAM_STAFF_FULL_DETAILS", False),
+        telegram_webhook_url=webhook_url,
+        telegram_webhook_secret=webhook_secret,
+        telegram_webhook_listen=env.get("TELEGRAM_WEBHOOK_LISTEN", "").strip() or "127.0.0.1",
+        telegram_webhook_port=_number(env, "TELEGRAM_WEBHOOK_PORT", 8443, int),
+        rasa_url=(env.get("RASA_URL", "").strip() or "http://127.0.0.1:5005").rstrip("/"),
+        rasa_timeout=_number(env, "RASA_TIMEOUT_SECONDS", 20.0),
         delivery_poll_seconds=_number(env, "DELIVERY_POLL_SECONDS", 2.0),
         delivery_max_backoff_seconds=_number(env, "DELIVERY_MAX_BACKOFF_SECONDS", 300.0),
     )

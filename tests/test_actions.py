@@ -341,11 +341,13 @@ def store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     monkeypatch.setenv("COSP_VAR_DIR", str(tmp_path))
     monkeypatch.setenv("DATABASE_URL", "")  # the referral store under COSP_VAR_DIR, never a configured one
     submission_module.referral_store.cache_clear()
+    submission_module.settings.cache_clear()
     engine = submission_module.referral_store()
     assert str(engine.url).startswith("sqlite:///") and str(tmp_path) in str(engine.url)
     yield engine
     engine.dispose()
     submission_module.referral_store.cache_clear()
+    submission_module.settings.cache_clear()
 
 
 def referral_count(engine) -> int:

@@ -249,7 +249,8 @@ def test_post_webhook_update(fake):
 @pytest.mark.asyncio
 async def test_application_echo_over_polling(fake):
     async def echo(update: Update, context) -> None:
-        await update.effective_message.reply_text(f"echo: {update.effective_message.text}")
+        await update.effective_message.reply_text(f"echo: {update.effective_message.text}",
+                                                  do_quote=True)
 
     async def start(update: Update, context) -> None:
         await update.effective_chat.send_message(
@@ -273,7 +274,9 @@ async def test_application_echo_over_polling(fake):
         fake.push_message(CHAT, "hi there")
         msg = await asyncio.to_thread(fake.wait_for_sent, CHAT,
                                       lambda text, m: text == "echo: hi there", 10)
-        assert msg["reply_parameters"]["message_id"] == 1  # reply_text replies to the user msg
+        assert msg["reply_parameters"]["message_id"] == 1  # quotes the user message
+        bot_msg = fake.message(CHAT, msg["message_id"])
+        assert bot_msg["reply_to_message"]["text"] == "hi there"
 
         fake.push_message(CHAT, "/start")
         welcome = await fake.await_sent(CHAT, lambda text, m: text == "welcome", 10)

@@ -38,6 +38,8 @@ from actions.referral.record import ReferralRecord
 
 PENDING = "pending"
 SENT = "sent"
+NEW = "new"  # referral statuses: received, then contacted by staff
+CONTACTED = "contacted"
 LAST_ERROR_MAX_CHARS = 200
 
 
@@ -92,7 +94,9 @@ referrals = Table(
     Column("consent_text", Text, nullable=False),
     Column("consent_given_at", UTCDateTime, nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
-    Column("status", String(16), nullable=False, default="new", server_default="new"),
+    Column("status", String(16), nullable=False, default=NEW, server_default=NEW),
+    Column("conversation_id", String(128), nullable=True, index=True),
+    Column("contacted_at", UTCDateTime, nullable=True),
 )
 
 deliveries = Table(
@@ -164,6 +168,7 @@ def save_referral(engine: Engine, record: ReferralRecord, channels: Sequence[str
                     consent_text=record.consent_text,
                     consent_given_at=record.consent_given_at,
                     created_at=now,
+                    conversation_id=record.conversation_id or None,
                 )
             ).inserted_primary_key[0]
             if channels:
@@ -190,6 +195,35 @@ def save_referral(engine: Engine, record: ReferralRecord, channels: Sequence[str
             raise ReferenceTaken(record.reference) from None
         raise
     return record.reference
+
+
+def latest_referrals(engine: Engine, limit: int = 10) -> List[Dict[str, Any]]:
+    """The newest referrals first, for staff."""
+    with engine.connect() as conn:
+        rows = conn.execute(select(referrals).order_by(referrals.c.created_at.desc(), referrals.c.id.desc()).limit(limit)).mappings().all()
+    return [_referral_dict(row) for row in rows]
+
+
+def referrals_for_conversation(engine: Engine, conversation_id: str) -> List[Dict[str, Any]]:
+    """The referrals made in one conversation, newest first: what that conversation may ask about."""
+    if not conversation_id:
+        return []
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(referrals)
+            .where(referrals.c.conversation_id == conversation_id)
+            .order_by(referrals.c.created_at.desc(), referrals.c.id.desc())
+        ).mappings().all()
+    return [_referral_dict(row) for row in rows]
+
+
+def mark_contacted(engine: Engine, reference: str, now: datetime) -> bool:
+    """Records that staff have contacted the family; False when there is no such referral."""
+    with engine.begin() as conn:
+        result = conn.execute(
+            update(referrals).where(referrals.c.reference == reference).values(status=CONTACTED, contacted_at=as_utc(now))
+        )
+    return result.rowcount == 1
 
 
 def get_referral(engine: Engine, reference: str) -> Optional[Dict[str, Any]]:
@@ -323,4 +357,6 @@ def _referral_dict(row: Any) -> Dict[str, Any]:
         "consent_given_at": row["consent_given_at"],
         "created_at": row["created_at"],
         "status": row["status"],
+        "conversation_id": row["conversation_id"],
+        "contacted_at": row["contacted_at"],
     }

@@ -20,7 +20,9 @@ from sqlalchemy.engine import Engine
 
 from actions.delivery.email import build_referral_email
 from actions.delivery.senders import EmailSender, email_sender_for
+from actions.delivery.telegram_staff import TelegramSendFailed, TelegramStaffChannel
 from actions.delivery.store import claim_due_jobs, make_engine, mark_failed, mark_sent, utcnow
+from bot.logging_setup import configure_logging
 from bot.settings import ConfigError, Settings, load_settings
 
 log = logging.getLogger("actions.delivery.worker")  # not __name__: "__main__" under -m
@@ -47,6 +49,7 @@ class EmailChannel:
 # The channel registry: a job's `channel` names its entry. Add a way of reaching staff here.
 CHANNELS: Dict[str, Callable[[Settings], Channel]] = {
     "email": EmailChannel,
+    "telegram": TelegramStaffChannel,
 }
 
 
@@ -71,6 +74,8 @@ def error_summary(exc: BaseException) -> str:
         codes.append(exc.smtp_code)
     elif isinstance(exc, smtplib.SMTPRecipientsRefused):
         codes.extend(code for code, _ in exc.recipients.values())
+    elif isinstance(exc, TelegramSendFailed):
+        codes.append(exc.code)
     return " ".join([summary, *(str(code) for code in codes)])
 
 
@@ -138,6 +143,8 @@ class DeliveryWorker:
             finished = now if now is not None else utcnow()
             error = error_summary(exc)
             delay = retry_delay(attempts, self.settings.delivery_max_backoff_seconds)
+            if isinstance(exc, TelegramSendFailed) and exc.retry_after:
+                delay = max(delay, float(exc.retry_after))  # Telegram's 429 says how long to wait
             mark_failed(self.engine, job_id, finished, error, finished + timedelta(seconds=delay))
             log.warning(
                 "delivery failed: reference=%s job=%s channel=%s attempt=%d error=%s; retrying in %.0f s",
@@ -154,7 +161,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m actions.delivery.worker", description="Deliver stored referrals to staff.")
     parser.add_argument("--once", action="store_true", help="deliver what is due now, then exit")
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    configure_logging()
     try:
         settings = load_settings()
     except ConfigError as exc:

@@ -16,3 +16,4 @@ class ReferralRecord:
     consent_version: str
     consent_text: str
     consent_given_at: datetime  # timezone-aware, UTC
+    conversation_id: str = ""  # the chat it came from, so that chat (and only it) can ask for its status

@@ -45,7 +45,7 @@ def consent_given_at(values: Mapping[str, Any]) -> Optional[datetime]:
 
 
 def build_record(
-    values: Mapping[str, Any], reference: str, key: str, today: date
+    values: Mapping[str, Any], reference: str, key: str, today: date, conversation_id: str = ""
 ) -> Union[ReferralRecord, Invalid]:
     """The record to store, or Invalid(slot) naming the first answer that must be asked again."""
     unfit = first_unfit_answer(values, today)
@@ -69,4 +69,5 @@ def build_record(
         consent_version=values[CONSENT_VERSION_SLOT],
         consent_text=consent_text(values.get(q.REFERRER_TYPE), values[CONSENT_VERSION_SLOT]),  # the words agreed to
         consent_given_at=given_at.astimezone(timezone.utc),
+        conversation_id=conversation_id,
     )

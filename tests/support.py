@@ -1,0 +1,97 @@
+"""Starting the real processes for end-to-end tests."""
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+from typing import Dict, IO, List
+
+ROOT = Path(__file__).resolve().parent.parent
+MODEL = ROOT / "models" / "cosp.tar.gz"
+BIN = Path(sys.executable).parent
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for(url: str, seconds: float = 180) -> None:
+    deadline = time.time() + seconds
+    while time.time() < deadline:
+        try:
+            urllib.request.urlopen(url, timeout=2)
+            return
+        except Exception:
+            time.sleep(0.5)
+    raise TimeoutError(url)
+
+
+def wait_for_port(port: int, seconds: float = 60) -> None:
+    deadline = time.time() + seconds
+    while time.time() < deadline:
+        with socket.socket() as s:
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.2)
+    raise TimeoutError(f"nothing listening on {port}")
+
+
+class Stack:
+    """Rasa server, action server and delivery worker (and more, by name), each a real process."""
+
+    def __init__(self, tmp: Path, **env: str) -> None:
+        self.tmp = tmp
+        self.rasa_port, self.action_port = free_port(), free_port()
+        self.env = dict(
+            os.environ,
+            PYTHONPATH=str(ROOT),
+            RASA_TELEMETRY_ENABLED="false",
+            COSP_VAR_DIR=str(tmp),
+            RASA_TRACKER_DB=str(tmp / "tracker.db"),
+            ACTION_SERVER_URL=f"http://127.0.0.1:{self.action_port}/webhook",
+            RASA_URL=f"http://127.0.0.1:{self.rasa_port}",
+            SANIC_HOST="127.0.0.1",
+            DELIVERY_POLL_SECONDS="0.5",
+            DELIVERY_MAX_BACKOFF_SECONDS="5",
+            **env,
+        )
+        self.procs: Dict[str, subprocess.Popen] = {}
+        self.logs: Dict[str, IO[str]] = {}
+
+    def start(self, name: str, command: List[str], **extra_env: str) -> subprocess.Popen:
+        log = self.logs[name] = open(self.tmp / f"{name}.log", "w+")
+        proc = subprocess.Popen(command, cwd=ROOT, env={**self.env, **extra_env}, stdout=log, stderr=subprocess.STDOUT)
+        self.procs[name] = proc
+        return proc
+
+    def start_assistant(self) -> "Stack":
+        self.start("actions", [str(BIN / "rasa"), "run", "actions", "--actions", "actions", "-p", str(self.action_port)])
+        self.start("rasa", [str(BIN / "rasa"), "run", "-m", str(MODEL), "--endpoints", "endpoints.yml",
+                            "--credentials", "credentials.yml", "-i", "127.0.0.1", "-p", str(self.rasa_port)])
+        self.start("worker", [sys.executable, "-m", "actions.delivery.worker"])
+        wait_for(f"http://127.0.0.1:{self.action_port}/health")
+        wait_for(f"http://127.0.0.1:{self.rasa_port}/")
+        return self
+
+    def log_text(self) -> str:
+        text = []
+        for log in self.logs.values():
+            log.flush()
+            log.seek(0)
+            text.append(log.read())
+        return "\n".join(text)
+
+    def stop(self) -> None:
+        for proc in self.procs.values():
+            proc.terminate()
+        for proc in self.procs.values():
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
