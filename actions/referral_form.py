@@ -21,11 +21,13 @@ def _slot_values(tracker: Tracker) -> Dict[str, Any]:
     return {name: tracker.get_slot(name) for name in [*q.REFERRAL_SLOTS, FAILED_ATTEMPTS]}
 
 
-def programme_question(tracker: Tracker) -> Optional[str]:
-    """The programme-question intent of the latest message, when the classifier is confident of it."""
+def programme_question(tracker: Tracker, domain: DomainDict) -> Optional[str]:
+    """The programme-question intent of the latest message (an `ask_*` intent with its own answer),
+    when the classifier is confident of it."""
     intent = tracker.latest_message.get("intent") or {}
     name, confidence = intent.get("name") or "", intent.get("confidence") or 0.0
-    return name if name.startswith("ask_") and confidence >= QUESTION_CONFIDENCE else None
+    answered = name.startswith("ask_") and f"utter_{name}" in domain.get("responses", {})
+    return name if answered and confidence >= QUESTION_CONFIDENCE else None
 
 
 class ValidateReferralForm(FormValidationAction):
@@ -61,7 +63,7 @@ class ValidateReferralForm(FormValidationAction):
             _slot_values(tracker),
             today=now.astimezone().date(),
             now=now,
-            question_intent=programme_question(tracker),
+            question_intent=programme_question(tracker, domain),
         )
         for response in outcome.responses:
             dispatcher.utter_message(response=response)
