@@ -2,6 +2,8 @@
 against a fake Telegram Bot API HTTP server on loopback."""
 from __future__ import annotations
 
+import email
+import email.policy
 import sys
 import time
 from pathlib import Path
@@ -105,7 +107,8 @@ def test_a_referral_typed_and_tapped_reaches_staff_once(world):
     deadline = time.time() + 30
     while not mail.exists() and time.time() < deadline:
         time.sleep(0.5)
-    assert mail.exists() and "Zofia" in mail.read_bytes().decode("utf-8", "replace") or "=?utf-8?" in mail.read_text()
+    body = email.message_from_bytes(mail.read_bytes(), policy=email.policy.default).get_body(("plain",)).get_content()
+    assert reference in body and "Zofia Exampleńska" in body and "Foster carer" in body
     time.sleep(3)
     assert count_sent(fake, STAFF_CHAT, reference) == 1
     assert len(list((Path(stack.tmp) / "mail").glob("*.eml"))) == 1
@@ -193,3 +196,14 @@ def test_no_token_or_personal_data_in_the_logs(world):
     assert "Telegram bridge: long polling" in logs
     for secret in [TOKEN, "Exampleńska", "07911", "DN31"]:
         assert secret not in logs
+
+
+def test_when_the_assistant_is_down_the_parent_is_told_to_try_again(tmp_path):
+    with FakeTelegram() as fake:
+        stack = Stack(tmp_path, TELEGRAM_BOT_TOKEN=TOKEN, TELEGRAM_API_BASE_URL=fake.base_url)
+        stack.env["RASA_URL"] = f"http://127.0.0.1:{free_port()}"  # nothing listens there
+        stack.start("telegram", [sys.executable, "-m", "bot.telegram"])
+        try:
+            Parent(fake, 5006).says("what is cosp", "try again in a few minutes", timeout=60)
+        finally:
+            stack.stop()
