@@ -32,6 +32,21 @@ $(VENV)/.installed: requirements.lock
 	$(PY) -m pip install --quiet -r requirements.lock
 	@touch $@
 
+WEBCHAT_DEPS := bot/webchat/node_modules/.installed
+
+$(WEBCHAT_DEPS): bot/webchat/package-lock.json
+	@command -v npm >/dev/null || { echo "npm is needed for the web chat widget's browser libraries: install Node.js"; exit 1; }
+	cd bot/webchat && npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+# The widget's browser tests use Debian's chromium (Playwright never downloads a browser here).
+CHROMIUM := /usr/bin/chromium
+
+$(CHROMIUM):
+	@if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium; \
+	else echo "The widget tests need Debian's chromium: sudo apt-get install chromium"; exit 1; fi
+
 $(MODEL): $(VENV)/.installed $(TRAINING_INPUTS)
 	@mkdir -p var models
 	$(RASA) train --fixed-model-name cosp --out models --quiet
@@ -39,7 +54,7 @@ $(MODEL): $(VENV)/.installed $(TRAINING_INPUTS)
 
 train: $(MODEL)
 
-run: $(MODEL)
+run: $(MODEL) $(WEBCHAT_DEPS)
 	@mkdir -p var
 	@processes="$$($(PY) -m bot.processes)" && $(VENV)/bin/honcho start -f Procfile $$processes
 
@@ -60,7 +75,7 @@ stories: $(MODEL)
 nlu-eval: $(MODEL)
 	$(PY) -m tests.tools.nlu_accuracy
 
-test: $(VENV)/.installed
+test: $(VENV)/.installed $(WEBCHAT_DEPS) $(CHROMIUM)
 	$(MAKE) validate
 	$(MAKE) train
 	$(PY) -m pytest -q tests

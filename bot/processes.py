@@ -6,7 +6,7 @@ import sys
 
 from bot.settings import ConfigError, load_settings
 
-ALWAYS = ["rasa", "actions", "worker"]
+ALWAYS = ["rasa", "actions", "worker", "web"]
 
 
 def main() -> int:

@@ -8,7 +8,7 @@ import os
 import re
 from dataclasses import dataclass, fields
 from pathlib import Path
-from typing import Mapping, Optional
+from typing import List, Mapping, Optional
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 VAR_DIR = PROJECT_ROOT / "var"
@@ -46,6 +46,9 @@ class Settings:
     telegram_webhook_listen: str
     telegram_webhook_port: int
     rasa_url: str
+    webchat_allowed_origins: List[str]
+    webchat_port: int
+    webchat_socket_url: str
     rasa_timeout: float
     delivery_poll_seconds: float
     delivery_max_backoff_seconds: float
@@ -105,6 +108,15 @@ def _optional(env: Mapping[str, str], name: str) -> Optional[str]:
     return value or None
 
 
+def _origins(env: Mapping[str, str]) -> List[str]:
+    raw = env.get("WEBCHAT_ALLOWED_ORIGINS", "").strip() or "http://localhost:8000 http://127.0.0.1:8000"
+    origins = [o.rstrip("/") for o in re.split(r"[\s,]+", raw) if o]
+    for origin in origins:
+        if origin == "*" or not re.fullmatch(r"https?://[A-Za-z0-9.-]+(:\d+)?", origin):
+            raise ConfigError(f"WEBCHAT_ALLOWED_ORIGINS must list origins like https://www.example.nhs.uk, not {origin!r}")
+    return origins
+
+
 def load_settings(env: Optional[Mapping[str, str]] = None) -> Settings:
     """Reads and checks every setting; raises ConfigError naming the variable at fault."""
     if env is None:
@@ -156,6 +168,9 @@ def load_settings(env: Optional[Mapping[str, str]] = None) -> Settings:
         telegram_webhook_port=_number(env, "TELEGRAM_WEBHOOK_PORT", 8443, int),
         rasa_url=(env.get("RASA_URL", "").strip() or "http://127.0.0.1:5005").rstrip("/"),
         rasa_timeout=_number(env, "RASA_TIMEOUT_SECONDS", 20.0),
+        webchat_allowed_origins=_origins(env),
+        webchat_port=_number(env, "WEBCHAT_PORT", 8000, int),
+        webchat_socket_url=(env.get("WEBCHAT_SOCKET_URL", "").strip() or "http://localhost:5005").rstrip("/"),
         delivery_poll_seconds=_number(env, "DELIVERY_POLL_SECONDS", 2.0),
         delivery_max_backoff_seconds=_number(env, "DELIVERY_MAX_BACKOFF_SECONDS", 300.0),
     )

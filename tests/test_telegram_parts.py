@@ -86,6 +86,6 @@ def test_make_run_starts_the_bridge_only_with_a_token():
     code, names, said = processes()
     assert code == 0 and "telegram" not in names and "TELEGRAM_BOT_TOKEN is not set" in said
     code, names, _ = processes(TELEGRAM_BOT_TOKEN=TOKEN)
-    assert code == 0 and names == ["rasa", "actions", "worker", "telegram"]
+    assert code == 0 and names == ["rasa", "actions", "worker", "web", "telegram"]
     code, _, said = processes(TELEGRAM_BOT_TOKEN="change-me")
     assert code == 2 and "TELEGRAM_BOT_TOKEN" in said
