@@ -241,3 +241,19 @@ def test_on_a_phone_the_full_screen_chat_keeps_focus_visible_and_escape_leaves(s
         assert page.evaluate("document.activeElement.id") == "cosp-webchat-launcher"
     finally:
         context.close()
+
+
+def test_the_conversation_survives_the_chat_server_dropping_the_connection(site, page):
+    stack = site["stack"]
+    page.goto(site["url"])
+    open_widget(page)
+    bot_says(page, "Hello")
+    say(page, "I'd like to make a referral", "Who is the referral for?")
+    tap(page, "Myself or my family", "What's your name?")
+    rasa = stack.procs["rasa"]
+    rasa.terminate()
+    rasa.wait(timeout=30)
+    page.locator("text=Reconnecting").first.wait_for(timeout=30_000)
+    stack.start("rasa", rasa.args)
+    wait_for(f"http://127.0.0.1:{stack.rasa_port}/", 180)
+    say(page, "Sam Taylor", "relationship")  # same conversation, the next question
