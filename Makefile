@@ -17,7 +17,7 @@ export TF_CPP_MIN_LOG_LEVEL := 3
 export RASA_TRACKER_DB ?= $(CURDIR)/var/tracker.db
 export ACTION_SERVER_URL ?= http://127.0.0.1:5055/webhook
 
-.PHONY: help run test shell train validate unit stories nlu-eval clean
+.PHONY: help run test shell train validate unit stories nlu-eval clean purge
 
 help:
 	@echo "make run    - train if needed and start the assistant (Rasa :5005, actions :5055, delivery worker,"
@@ -84,3 +84,6 @@ test: $(VENV)/.installed $(WEBCHAT_DEPS) $(CHROMIUM)
 
 clean:
 	rm -rf models results .stamp-*
+
+purge: $(VENV)/.installed
+	$(PY) -m actions.privacy.retention

@@ -51,6 +51,8 @@ class Settings:
     webchat_socket_url: str
     rasa_timeout: float
     delivery_poll_seconds: float
+    retention_days: int
+    tracker_db: Path
     delivery_max_backoff_seconds: float
 
     @property
@@ -172,6 +174,8 @@ def load_settings(env: Optional[Mapping[str, str]] = None) -> Settings:
         webchat_port=_number(env, "WEBCHAT_PORT", 8000, int),
         webchat_socket_url=(env.get("WEBCHAT_SOCKET_URL", "").strip() or "http://localhost:5005").rstrip("/"),
         delivery_poll_seconds=_number(env, "DELIVERY_POLL_SECONDS", 2.0),
+        retention_days=_number(env, "RETENTION_DAYS", 30, int),
+        tracker_db=Path(env.get("RASA_TRACKER_DB", "").strip() or var_dir / "tracker.db"),
         delivery_max_backoff_seconds=_number(env, "DELIVERY_MAX_BACKOFF_SECONDS", 300.0),
     )
 

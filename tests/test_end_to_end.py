@@ -8,6 +8,7 @@ import json
 import time
 import urllib.request
 from email.message import Message
+from pathlib import Path
 from typing import Dict, Iterator, List
 
 import pytest
@@ -168,3 +169,38 @@ def test_no_personal_data_in_logs_at_info(stack):
     assert "Registered function for 'validate_referral_form'" in logs  # the logs were read
     for item in PERSONAL:
         assert item not in logs
+
+
+def test_a_parent_withdraws_then_deletes_their_data_from_the_chat(stack):
+    from datetime import datetime, timedelta, timezone
+
+    from actions.delivery.store import make_engine
+    from actions.privacy import conversations
+    from actions.privacy.erasure import erase_idle_conversations
+
+    sender = "e2e-parent-3"
+    smtp = smtp_server(stack)
+    try:
+        reference = complete_referral(stack, sender)
+        wait_for_email(stack["inbox"], reference, 30)
+        assert "withdraw your referral" in " ".join(r.get("text", "") for r in say(stack, sender, "I want to withdraw my referral"))
+        replies = " ".join(r.get("text", "") for r in say(stack, sender, "/affirm"))
+        assert f"{reference} is withdrawn and I've told the team" in replies
+        deadline = time.time() + 30
+        subject = f"COSP referral {reference} withdrawn"
+        while time.time() < deadline and not [m for m in stack["inbox"].messages if m["Subject"] == subject]:
+            time.sleep(0.5)
+        assert len([m for m in stack["inbox"].messages if m["Subject"] == subject]) == 1
+    finally:
+        smtp.stop()
+
+    assert "Are you sure?" in " ".join(r.get("text", "") for r in say(stack, sender, "please delete my data"))
+    replies = " ".join(r.get("text", "") for r in say(stack, sender, "/affirm"))
+    assert "already reached the team" in replies and "will be deleted" in replies
+    processes = stack["processes"]
+    tracker = conversations.tracker_store(Path(processes.env["RASA_TRACKER_DB"]))
+    store = make_engine(f"sqlite:///{processes.tmp / 'referrals.db'}")
+    assert conversations.last_activity(tracker, sender) is not None
+    later = datetime.now(timezone.utc) + timedelta(minutes=5)
+    assert erase_idle_conversations(store, tracker, later) >= 1
+    assert conversations.last_activity(tracker, sender) is None

@@ -18,11 +18,14 @@ class MailDropSender:
     def __init__(self, settings: Settings) -> None:
         self._directory = Path(settings.mail_drop_dir)
 
-    def path_for(self, reference: str) -> Path:
-        return self._directory / f"{check_reference(reference)}.eml"
+    def path_for(self, reference: str, kind: str = "") -> Path:
+        suffix = f"-{kind}" if kind else ""
+        if kind and not kind.isalpha():
+            raise ValueError("a mail kind is letters only")
+        return self._directory / f"{check_reference(reference)}{suffix}.eml"
 
-    def send(self, message: EmailMessage, reference: str) -> None:
-        target = self.path_for(reference)
+    def send(self, message: EmailMessage, reference: str, kind: str = "") -> None:
+        target = self.path_for(reference, kind)
         if target.exists():
             return
         self._directory.mkdir(parents=True, exist_ok=True)

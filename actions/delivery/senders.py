@@ -10,8 +10,9 @@ from bot.settings import Settings
 
 
 class EmailSender(Protocol):
-    def send(self, message: EmailMessage, reference: str) -> None:
-        """Delivers the message for this referral, or raises."""
+    def send(self, message: EmailMessage, reference: str, kind: str = "") -> None:
+        """Delivers the message for this referral (`kind`: "" for the referral itself, or e.g.
+        "withdrawn"), or raises."""
 
 
 def email_sender_for(settings: Settings) -> EmailSender:

@@ -18,7 +18,7 @@ class SmtpSender:
             raise ValueError("SmtpSender needs SMTP_HOST")
         self._settings = settings
 
-    def send(self, message: EmailMessage, reference: str) -> None:
+    def send(self, message: EmailMessage, reference: str, kind: str = "") -> None:
         settings = self._settings
         with smtplib.SMTP(settings.smtp_host, settings.smtp_port, timeout=settings.smtp_timeout) as smtp:
             if settings.smtp_starttls:

@@ -20,8 +20,10 @@ from sqlalchemy.engine import Engine
 
 from actions.delivery.email import build_referral_email
 from actions.delivery.senders import EmailSender, email_sender_for
+from actions.delivery.withdrawal import CHANNEL as WITHDRAWAL, WithdrawalChannel
 from actions.delivery.telegram_staff import TelegramSendFailed, TelegramStaffChannel
 from actions.delivery.store import claim_due_jobs, make_engine, mark_failed, mark_sent, utcnow
+from actions.privacy.retention import run_housekeeping
 from bot.logging_setup import configure_logging
 from bot.settings import ConfigError, Settings, load_settings
 
@@ -50,6 +52,7 @@ class EmailChannel:
 CHANNELS: Dict[str, Callable[[Settings], Channel]] = {
     "email": EmailChannel,
     "telegram": TelegramStaffChannel,
+    WITHDRAWAL: WithdrawalChannel,
 }
 
 
@@ -182,7 +185,10 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
 
         signal.signal(signal.SIGINT, request_stop)
         signal.signal(signal.SIGTERM, request_stop)
+        housekeeping = threading.Thread(target=run_housekeeping, args=(engine, settings, stop), daemon=True)
+        housekeeping.start()
         worker.run_forever(stop)
+        housekeeping.join(timeout=30)
         log.info("delivery worker stopped")
         return 0
     finally:

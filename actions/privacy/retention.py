@@ -1,0 +1,99 @@
+"""Keeping parents' data only as long as needed (RETENTION_DAYS, default 30).
+
+- A conversation (Rasa's tracker events) idle for longer than that is deleted.
+- A referral delivered to staff on every channel, older than that, is deleted from our store (staff
+  have it; our copy is only a delivery record). A referral not yet delivered is never deleted.
+- Conversations a parent asked to erase are erased once idle (see erasure.py).
+
+`make purge` runs it once (`python -m actions.privacy.retention`); the delivery worker runs it every
+hour and the erasures every round."""
+from __future__ import annotations
+
+import logging
+import sys
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+
+from sqlalchemy import and_, exists, select
+from sqlalchemy.engine import Engine
+
+from actions.delivery.store import PENDING, deliveries, make_engine, referrals
+from actions.privacy import conversations, erasure
+from bot.logging_setup import configure_logging
+from bot.settings import ConfigError, load_settings
+
+log = logging.getLogger("actions.privacy.retention")
+
+
+@dataclass(frozen=True)
+class Purged:
+    conversations: int
+    referrals: int
+    erased_on_request: int
+
+
+def purge(store: Engine, tracker: Engine, retention_days: int, now: datetime) -> Purged:
+    cutoff = now - timedelta(days=retention_days)
+    stale = conversations.idle_since(tracker, cutoff.timestamp())
+    for sender_id in stale:
+        conversations.delete_conversation(tracker, sender_id)
+    still_pending = exists().where(and_(deliveries.c.referral_id == referrals.c.id, deliveries.c.status == PENDING))
+    with store.begin() as conn:
+        old = conn.execute(
+            select(referrals.c.id).where(referrals.c.created_at < cutoff).where(~still_pending)
+        ).scalars().all()
+        for referral_id in old:
+            erasure.delete_referral(conn, referral_id)
+    erased = erasure.erase_idle_conversations(store, tracker, now)
+    return Purged(conversations=len(stale), referrals=len(old), erased_on_request=erased)
+
+
+def main() -> int:
+    configure_logging()
+    try:
+        settings = load_settings()
+    except ConfigError as error:
+        log.error("configuration: %s", error)
+        return 2
+    result = purge(
+        make_engine(settings.database_url),
+        conversations.tracker_store(settings.tracker_db),
+        settings.retention_days,
+        datetime.now(timezone.utc),
+    )
+    log.info(
+        "purged after %d days: %d conversations, %d delivered referrals; %d conversations erased on request",
+        settings.retention_days, result.conversations, result.referrals, result.erased_on_request,
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
+
+
+PURGE_EVERY_SECONDS = 3600.0
+ERASURES_EVERY_SECONDS = 10.0
+
+
+def run_housekeeping(store: Engine, settings, stop) -> None:
+    """Erasures every few seconds and the retention purge every hour, until `stop` is set.
+    Runs beside the delivery worker (its own thread); a failed round is logged and tried again."""
+    tracker = conversations.tracker_store(settings.tracker_db)
+    next_purge = 0.0
+    while not stop.is_set():
+        now = datetime.now(timezone.utc)
+        try:
+            if now.timestamp() >= next_purge:
+                result = purge(store, tracker, settings.retention_days, now)
+                next_purge = now.timestamp() + PURGE_EVERY_SECONDS
+                log.info("retention purge: %d conversations, %d delivered referrals, %d erased on request",
+                         result.conversations, result.referrals, result.erased_on_request)
+            else:
+                erased = erasure.erase_idle_conversations(store, tracker, now)
+                if erased:
+                    log.info("erased %d conversations on request", erased)
+        except Exception as error:  # keep going: the next round may succeed
+            log.error("housekeeping round failed: %s", type(error).__name__)
+        stop.wait(ERASURES_EVERY_SECONDS)
+    tracker.dispose()

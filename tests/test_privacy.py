@@ -1,0 +1,134 @@
+"""Retention, erasure on request and withdrawal: what is deleted, what is kept, and when."""
+from __future__ import annotations
+
+import email
+import email.policy
+from dataclasses import replace
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+from sqlalchemy import insert, select, update
+from sqlalchemy.engine import Engine
+
+from actions.delivery.store import claim_due_jobs, deliveries, get_referral, list_deliveries, make_engine, mark_sent, referrals, save_referral
+from actions.delivery.withdrawal import CHANNEL as WITHDRAWAL, request_withdrawal
+from actions.delivery.worker import DeliveryWorker
+from actions.privacy import conversations
+from actions.privacy.erasure import ERASE_AFTER_IDLE_SECONDS, erase_idle_conversations, erase_now, withdraw_before_delivery
+from actions.privacy.retention import purge
+from bot.settings import load_settings
+from tests.test_store import make_record
+
+NOW = datetime(2026, 11, 26, 12, 0, tzinfo=timezone.utc)
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[Engine]:
+    engine = make_engine(f"sqlite:///{tmp_path / 'referrals.db'}")
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def tracker(tmp_path: Path) -> Iterator[Engine]:
+    engine = conversations.tracker_store(tmp_path / "tracker.db")
+    conversations.events.create(engine)  # as Rasa would (it has more columns)
+    yield engine
+    engine.dispose()
+
+
+def add_events(tracker: Engine, sender: str, when: datetime, count: int = 3) -> None:
+    with tracker.begin() as conn:
+        conn.execute(insert(conversations.events), [
+            {"sender_id": sender, "type_name": "user", "timestamp": when.timestamp() + i} for i in range(count)
+        ])
+
+
+def senders(tracker: Engine) -> set:
+    with tracker.connect() as conn:
+        return set(conn.execute(select(conversations.events.c.sender_id)).scalars())
+
+
+def stored(store: Engine, reference: str, conversation: str, created: datetime, delivered: bool) -> int:
+    record = replace(make_record(reference, f"key-{reference}"), conversation_id=conversation)
+    save_referral(store, record)
+    with store.begin() as conn:
+        conn.execute(update(referrals).where(referrals.c.reference == reference).values(created_at=created))
+    row = get_referral(store, reference)
+    if delivered:
+        for job in claim_due_jobs(store, datetime.now(timezone.utc) + timedelta(minutes=1), 60, 10):
+            if job["reference"] == reference:
+                mark_sent(store, job["id"], NOW)
+            else:  # someone else's job: leave it pending
+                with store.begin() as conn:
+                    conn.execute(update(deliveries).where(deliveries.c.id == job["id"]).values(locked_until=None))
+    return row["id"]
+
+
+def test_purge_deletes_idle_conversations_and_old_delivered_referrals_only(store, tracker):
+    add_events(tracker, "web:old", NOW - timedelta(days=31))
+    add_events(tracker, "web:recent", NOW - timedelta(days=29))
+    stored(store, "COSP-AAAAA", "web:old", NOW - timedelta(days=40), delivered=True)
+    stored(store, "COSP-BBBBB", "web:old2", NOW - timedelta(days=40), delivered=False)  # never purged
+    stored(store, "COSP-CCCCC", "web:new", NOW - timedelta(days=2), delivered=True)
+
+    result = purge(store, tracker, retention_days=30, now=NOW)
+
+    assert senders(tracker) == {"web:recent"}
+    assert get_referral(store, "COSP-AAAAA") is None and list_deliveries(store, "COSP-AAAAA") == []
+    assert get_referral(store, "COSP-BBBBB") is not None  # not delivered yet: kept however old
+    assert get_referral(store, "COSP-CCCCC") is not None
+    assert (result.conversations, result.referrals) == (1, 1)
+
+
+def test_delete_my_data_deletes_unsent_referrals_at_once_and_the_conversation_once_idle(store, tracker):
+    stored(store, "COSP-SENTX", "web:me", NOW - timedelta(days=1), delivered=True)
+    stored(store, "COSP-UNSNT", "web:me", NOW, delivered=False)
+    stored(store, "COSP-OTHER", "web:someone-else", NOW, delivered=False)
+    add_events(tracker, "web:me", NOW)
+    add_events(tracker, "web:someone-else", NOW)
+
+    erased = erase_now(store, "web:me", NOW)
+
+    assert erased.referrals_deleted == ["COSP-UNSNT"] and erased.referrals_kept_by_staff == ["COSP-SENTX"]
+    assert get_referral(store, "COSP-UNSNT") is None
+    assert get_referral(store, "COSP-SENTX")["conversation_id"] is None  # staff keep it, unlinked from the chat
+    assert get_referral(store, "COSP-OTHER") is not None
+    assert erase_idle_conversations(store, tracker, NOW + timedelta(seconds=5)) == 0  # Rasa may still be writing
+    assert "web:me" in senders(tracker)
+    assert erase_idle_conversations(store, tracker, NOW + timedelta(seconds=ERASE_AFTER_IDLE_SECONDS + 5)) == 1
+    assert senders(tracker) == {"web:someone-else"}
+    assert erase_idle_conversations(store, tracker, NOW + timedelta(hours=1)) == 0  # done once
+
+
+def test_withdrawing_an_unsent_referral_deletes_it_and_staff_never_hear(store):
+    referral_id = stored(store, "COSP-WDRAW", "web:me", NOW, delivered=False)
+    assert withdraw_before_delivery(store, referral_id)
+    assert get_referral(store, "COSP-WDRAW") is None
+
+
+def test_withdrawing_a_delivered_referral_tells_staff_once_by_email(store, tmp_path):
+    referral_id = stored(store, "COSP-WSENT", "web:me", NOW, delivered=True)
+    assert not withdraw_before_delivery(store, referral_id)
+    request_withdrawal(store, referral_id, NOW)
+    request_withdrawal(store, referral_id, NOW)  # asked twice: told once
+    assert [d["channel"] for d in list_deliveries(store, "COSP-WSENT")].count(WITHDRAWAL) == 1
+    assert get_referral(store, "COSP-WSENT")["status"] == "withdrawn"
+
+    settings = load_settings({"COSP_VAR_DIR": str(tmp_path)})
+    DeliveryWorker(store, settings).run_once(now=datetime.now(timezone.utc) + timedelta(minutes=1))
+    mail = tmp_path / "mail" / "COSP-WSENT-withdrawn.eml"
+    message = email.message_from_bytes(mail.read_bytes(), policy=email.policy.default)
+    assert message["Subject"] == "COSP referral COSP-WSENT withdrawn"
+    assert "withdrawn referral COSP-WSENT" in message.get_body(("plain",)).get_content()
+
+
+def test_housekeeping_before_rasa_has_started_leaves_rasas_table_to_rasa(store, tmp_path):
+    from sqlalchemy import inspect
+
+    fresh = conversations.tracker_store(tmp_path / "not-yet" / "tracker.db")
+    assert purge(store, fresh, retention_days=30, now=NOW).conversations == 0
+    assert erase_idle_conversations(store, fresh, NOW) == 0
+    assert not inspect(fresh).has_table("events")  # Rasa would otherwise find a table missing its columns
