@@ -175,3 +175,13 @@ def test_a_malformed_reference_is_refused(settings: Settings, reference: Any) ->
 def test_uk_time_follows_british_summer_time() -> None:
     assert uk_time(datetime(2026, 11, 26, 14, 5, tzinfo=timezone.utc)) == "26 Nov 2026, 14:05"
     assert uk_time(datetime(2026, 7, 1, 13, 5, tzinfo=timezone.utc)) == "1 Jul 2026, 14:05"
+
+
+def test_the_text_part_reads_one_answer_per_line(settings: Settings) -> None:
+    referral = {
+        "reference": "COSP-ABCDE", "referral_type": "self", "created_at": datetime(2026, 11, 26, 14, 3, tzinfo=timezone.utc),
+        "answers": [("Parent or caregiver's name", "Sam Taylor"), ("Postcode", "DN31 1HU")],
+        "consent_version": "v1", "consent_text": "I agree.", "consent_given_at": datetime(2026, 11, 26, 14, 3, tzinfo=timezone.utc),
+    }
+    text = build_referral_email(referral, settings).get_body(("plain",)).get_content()
+    assert "\nParent or caregiver's name: Sam Taylor\nPostcode: DN31 1HU\n\nConsent:" in text

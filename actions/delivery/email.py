@@ -11,12 +11,12 @@ from email.message import EmailMessage
 from email.utils import format_datetime
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, List, Mapping, Tuple
+from typing import Any, List, Mapping, Optional, Tuple
 from zoneinfo import ZoneInfo
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, Template
 
-from actions.delivery.reference import check_reference
+from actions.delivery.reference import InvalidReference, check_reference
 from bot.settings import Settings
 
 TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
@@ -43,6 +43,7 @@ def build_referral_email(referral: Mapping[str, Any], settings: Settings) -> Ema
     reference = check_reference(referral["reference"])
     context = {
         "reference": reference,
+        "duplicate_notice": duplicate_notice(referral),
         "received": uk_time(referral["created_at"]),
         "referral_type": inert(_REFERRAL_TYPES.get(referral["referral_type"], referral["referral_type"])),
         "answers": _inert_answers(referral["answers"]),
@@ -62,6 +63,30 @@ def build_referral_email(referral: Mapping[str, Any], settings: Settings) -> Ema
     page = _template("referral_email.html.j2", html=True).render(context)
     message.add_alternative(page, subtype="html", charset="utf-8", cte="quoted-printable")
     return message
+
+
+def duplicate_reference(referral: Mapping[str, Any]) -> Optional[str]:
+    """The well-formed reference of the earlier referral this one may duplicate, or None if it is not
+    flagged. A malformed stored reference is not shown (it only ever goes out checked)."""
+    duplicate_of = referral.get("duplicate_of")
+    if not duplicate_of:
+        return None
+    try:
+        return check_reference(duplicate_of)
+    except InvalidReference:
+        return None
+
+
+def duplicate_notice(referral: Mapping[str, Any]) -> str:
+    """The line telling staff a referral may be a duplicate ("" if it is not flagged). It names the
+    earlier referral by reference and time only, never by the phone or email they share."""
+    if not referral.get("duplicate_of"):
+        return ""
+    earlier = duplicate_reference(referral)
+    which = f"referral {earlier}" if earlier else "an earlier referral"
+    received = referral.get("duplicate_of_created_at")
+    when = f" (received {uk_time(received)})" if received is not None else ""
+    return f"Possible duplicate: the same phone or email was used in {which}{when}. Please check before contacting."
 
 
 def uk_time(moment: datetime) -> str:

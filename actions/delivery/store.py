@@ -6,10 +6,11 @@ Every timestamp is stored as naive UTC and handed back timezone-aware (UTC).
 """
 from __future__ import annotations
 
+import hashlib
 import json
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any, Dict, Iterable, List, Optional, Sequence
+from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence
 
 from sqlalchemy import (
     JSON,
@@ -34,6 +35,7 @@ from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.types import TypeDecorator
 
+from actions.referral.questions import EMAIL, NOT_GIVEN, PHONE
 from actions.referral.record import ReferralRecord
 
 PENDING = "pending"
@@ -41,6 +43,7 @@ SENT = "sent"
 NEW = "new"  # referral statuses: received, then contacted by staff
 CONTACTED = "contacted"
 LAST_ERROR_MAX_CHARS = 200
+DUPLICATE_WINDOW_DAYS = 90  # an earlier referral with the same family phone or email this recent is flagged
 
 
 class ReferenceTaken(Exception):
@@ -97,7 +100,14 @@ referrals = Table(
     Column("status", String(16), nullable=False, default=NEW, server_default=NEW),
     Column("conversation_id", String(128), nullable=True, index=True),
     Column("contacted_at", UTCDateTime, nullable=True),
+    # SHA-256 hex digests of the family's phone and email (see contact_keys), to find duplicates
+    Column("contact_keys", JSON, nullable=True),
+    # the reference of the most recent earlier referral (within DUPLICATE_WINDOW_DAYS) sharing a contact key
+    Column("duplicate_of", String(16), nullable=True),
 )
+
+# The earlier referral a duplicate points at, joined in to show staff when it was received.
+_earlier = referrals.alias("earlier")
 
 deliveries = Table(
     "deliveries",
@@ -150,13 +160,17 @@ def save_referral(engine: Engine, record: ReferralRecord, channels: Sequence[str
 
     The same submission_key saved again (a retried submission) stores nothing and returns the reference
     stored the first time. Raises ReferenceTaken when another submission already has this reference.
+    A referral sharing the family's phone or email with one received in the last DUPLICATE_WINDOW_DAYS
+    is stored all the same, with `duplicate_of` naming the most recent such referral, for staff to check.
     """
     existing = _reference_for_submission(engine, record.submission_key)
     if existing is not None:
         return existing
     now = utcnow()
+    keys = contact_keys(record.data)
     try:
         with engine.begin() as conn:
+            duplicate_of = _recent_referral_sharing(conn, keys, now)
             referral_id = conn.execute(
                 insert(referrals).values(
                     reference=record.reference,
@@ -169,6 +183,8 @@ def save_referral(engine: Engine, record: ReferralRecord, channels: Sequence[str
                     consent_given_at=record.consent_given_at,
                     created_at=now,
                     conversation_id=record.conversation_id or None,
+                    contact_keys=keys,
+                    duplicate_of=duplicate_of,
                 )
             ).inserted_primary_key[0]
             if channels:
@@ -197,10 +213,23 @@ def save_referral(engine: Engine, record: ReferralRecord, channels: Sequence[str
     return record.reference
 
 
+def contact_keys(data: Mapping[str, Any]) -> List[str]:
+    """SHA-256 hex digests of "phone:" + the family's phone (E.164, exact) and "email:" + their email
+    (lower-cased), for those given. The referrer's own work contact is not the family's and is left out."""
+    keys = []
+    phone = _given(data.get(PHONE))
+    if phone:
+        keys.append(_digest("phone:" + phone))
+    email = _given(data.get(EMAIL))
+    if email:
+        keys.append(_digest("email:" + email.lower()))
+    return keys
+
+
 def latest_referrals(engine: Engine, limit: int = 10) -> List[Dict[str, Any]]:
     """The newest referrals first, for staff."""
     with engine.connect() as conn:
-        rows = conn.execute(select(referrals).order_by(referrals.c.created_at.desc(), referrals.c.id.desc()).limit(limit)).mappings().all()
+        rows = conn.execute(_select_referrals().order_by(referrals.c.created_at.desc(), referrals.c.id.desc()).limit(limit)).mappings().all()
     return [_referral_dict(row) for row in rows]
 
 
@@ -210,7 +239,7 @@ def referrals_for_conversation(engine: Engine, conversation_id: str) -> List[Dic
         return []
     with engine.connect() as conn:
         rows = conn.execute(
-            select(referrals)
+            _select_referrals()
             .where(referrals.c.conversation_id == conversation_id)
             .order_by(referrals.c.created_at.desc(), referrals.c.id.desc())
         ).mappings().all()
@@ -229,7 +258,7 @@ def mark_contacted(engine: Engine, reference: str, now: datetime) -> bool:
 def get_referral(engine: Engine, reference: str) -> Optional[Dict[str, Any]]:
     """The stored referral as a dict (answers as (label, value) tuples, data as a dict), or None."""
     with engine.connect() as conn:
-        row = conn.execute(select(referrals).where(referrals.c.reference == reference)).mappings().first()
+        row = conn.execute(_select_referrals().where(referrals.c.reference == reference)).mappings().first()
     return _referral_dict(row) if row is not None else None
 
 
@@ -310,6 +339,45 @@ def mark_failed(engine: Engine, job_id: int, now: datetime, error: str, next_att
     return result.rowcount == 1
 
 
+def _given(value: Any) -> Optional[str]:
+    """The value stripped, or None when it is missing, empty, not text or "not given"."""
+    if not isinstance(value, str):
+        return None
+    value = value.strip()
+    return value if value and value.lower() != NOT_GIVEN else None
+
+
+def _digest(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _recent_referral_sharing(conn: Any, keys: Sequence[str], now: datetime) -> Optional[str]:
+    """The reference of the most recent referral created in the last DUPLICATE_WINDOW_DAYS sharing one
+    of these contact keys, or None. Compared in Python (portable across SQLite and PostgreSQL JSON);
+    a window's worth of referrals is small."""
+    if not keys:
+        return None
+    wanted = set(keys)
+    since = now - timedelta(days=DUPLICATE_WINDOW_DAYS)
+    candidates = conn.execute(
+        select(referrals.c.reference, referrals.c.contact_keys)
+        .where(referrals.c.created_at >= since)
+        .order_by(referrals.c.created_at.desc(), referrals.c.id.desc())
+    )
+    for reference, their_keys in candidates:
+        if their_keys and wanted.intersection(their_keys):
+            return reference
+    return None
+
+
+def _select_referrals() -> Any:
+    """Referral rows, each with the time its duplicate_of referral was received (None if there is none
+    or it has since been deleted) as duplicate_of_created_at."""
+    return select(referrals, _earlier.c.created_at.label("duplicate_of_created_at")).select_from(
+        referrals.outerjoin(_earlier, _earlier.c.reference == referrals.c.duplicate_of)
+    )
+
+
 def _reference_for_submission(engine: Engine, submission_key: str) -> Optional[str]:
     with engine.connect() as conn:
         return conn.execute(
@@ -336,7 +404,7 @@ def _jobs_with_referrals(engine: Engine, job_ids: Iterable[int]) -> List[Dict[st
         referral_ids = {job["referral_id"] for job in jobs}
         by_id = {
             row["id"]: _referral_dict(row)
-            for row in conn.execute(select(referrals).where(referrals.c.id.in_(referral_ids))).mappings()
+            for row in conn.execute(_select_referrals().where(referrals.c.id.in_(referral_ids))).mappings()
         }
     for job in jobs:
         job["referral"] = by_id[job["referral_id"]]
@@ -359,4 +427,6 @@ def _referral_dict(row: Any) -> Dict[str, Any]:
         "status": row["status"],
         "conversation_id": row["conversation_id"],
         "contacted_at": row["contacted_at"],
+        "duplicate_of": row["duplicate_of"],
+        "duplicate_of_created_at": row.get("duplicate_of_created_at"),
     }

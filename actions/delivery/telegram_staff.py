@@ -9,7 +9,7 @@ from typing import Any, Mapping, Optional
 
 import httpx
 
-from actions.delivery.email import _REFERRAL_TYPES, uk_time
+from actions.delivery.email import _REFERRAL_TYPES, duplicate_reference, uk_time
 from actions.delivery.reference import check_reference
 from bot.settings import Settings
 
@@ -35,6 +35,9 @@ def staff_notification(referral: Mapping[str, Any], full_details: bool) -> str:
         f"Received: {html.escape(uk_time(referral['created_at']))}",
         f"Type: {html.escape(kind)}",
     ]
+    if referral.get("duplicate_of"):  # the earlier reference only: never the phone or email they share
+        earlier = duplicate_reference(referral)
+        lines.insert(1, f"Possible duplicate of {earlier}" if earlier else "Possible duplicate of an earlier referral")
     if full_details:
         lines.append("")
         lines += [f"<b>{html.escape(str(label))}:</b> {html.escape(str(value))}" for label, value in referral["answers"]]
