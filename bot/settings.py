@@ -16,7 +16,7 @@ VAR_DIR = PROJECT_ROOT / "var"
 TEAM_EMAIL = "navigo.growingwelltogether@nhs.net"
 TEAM_PHONE = "01472 252570"
 
-_SECRET_FIELDS = {"smtp_password", "telegram_bot_token", "telegram_webhook_secret"}
+_SECRET_FIELDS = {"smtp_password", "telegram_bot_token", "telegram_webhook_secret", "bridge_secret"}
 _EXAMPLE_SECRET_MARKERS = ("change-me", "changeme", "example-secret")
 
 
@@ -46,6 +46,7 @@ class Settings:
     telegram_webhook_listen: str
     telegram_webhook_port: int
     rasa_url: str
+    bridge_secret: Optional[str]
     webchat_allowed_origins: List[str]
     webchat_port: int
     webchat_socket_url: str
@@ -140,7 +141,8 @@ def load_settings(env: Optional[Mapping[str, str]] = None) -> Settings:
     staff_chat = _optional(env, "TELEGRAM_STAFF_CHAT_ID")
     if staff_chat and not re.fullmatch(r"-?\d+", staff_chat):
         raise ConfigError("TELEGRAM_STAFF_CHAT_ID must be a chat id (a number, negative for groups)")
-    for name, value in (("SMTP_PASSWORD", smtp_password), ("TELEGRAM_BOT_TOKEN", token), ("TELEGRAM_WEBHOOK_SECRET", webhook_secret)):
+    for name, value in (("SMTP_PASSWORD", smtp_password), ("TELEGRAM_BOT_TOKEN", token),
+                        ("TELEGRAM_WEBHOOK_SECRET", webhook_secret), ("BRIDGE_SECRET", _optional(env, "BRIDGE_SECRET"))):
         if value and any(marker in value.lower() for marker in _EXAMPLE_SECRET_MARKERS):
             raise ConfigError(f"{name} is still the example value from .env.example: set a real one or leave it empty")
     email_to = env.get("REFERRAL_EMAIL_TO", "").strip() or TEAM_EMAIL
@@ -170,6 +172,7 @@ def load_settings(env: Optional[Mapping[str, str]] = None) -> Settings:
         telegram_webhook_port=_number(env, "TELEGRAM_WEBHOOK_PORT", 8443, int),
         rasa_url=(env.get("RASA_URL", "").strip() or "http://127.0.0.1:5005").rstrip("/"),
         rasa_timeout=_number(env, "RASA_TIMEOUT_SECONDS", 20.0),
+        bridge_secret=_optional(env, "BRIDGE_SECRET"),
         webchat_allowed_origins=_origins(env),
         webchat_port=_number(env, "WEBCHAT_PORT", 8000, int),
         webchat_socket_url=(env.get("WEBCHAT_SOCKET_URL", "").strip() or "http://localhost:5005").rstrip("/"),

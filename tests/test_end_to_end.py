@@ -204,3 +204,14 @@ def test_a_parent_withdraws_then_deletes_their_data_from_the_chat(stack):
     later = datetime.now(timezone.utc) + timedelta(minutes=5)
     assert erase_idle_conversations(store, tracker, later) >= 1
     assert conversations.last_activity(tracker, sender) is None
+
+
+def test_rasas_http_api_is_off(stack):
+    import urllib.error
+
+    for path in ["/conversations/e2e-parent-1/tracker", "/model/parse", "/status"]:
+        try:
+            status = urllib.request.urlopen(f"http://127.0.0.1:{stack['rasa_port']}{path}", timeout=10).status
+        except urllib.error.HTTPError as error:
+            status = error.code
+        assert status in (403, 404, 405)

@@ -207,3 +207,29 @@ def test_when_the_assistant_is_down_the_parent_is_told_to_try_again(tmp_path):
             Parent(fake, 5006).says("what is cosp", "try again in a few minutes", timeout=60)
         finally:
             stack.stop()
+
+
+def test_only_the_bridge_can_post_as_a_telegram_chat(world):
+    import json
+    import urllib.error
+    import urllib.request
+
+    from bot.bridge_secret import bridge_secret
+    from bot.settings import load_settings
+
+    stack = world["stack"]
+    url = f"http://127.0.0.1:{stack.rasa_port}/webhooks/telegram_bridge/webhook"
+    secret = bridge_secret(load_settings({"COSP_VAR_DIR": str(stack.tmp)}))
+
+    def post(sender: str, authorization: Optional[str]) -> int:
+        headers = {"Content-Type": "application/json", **({"Authorization": authorization} if authorization else {})}
+        request = urllib.request.Request(url, data=json.dumps({"sender": sender, "message": "hi"}).encode(), headers=headers)
+        try:
+            return urllib.request.urlopen(request, timeout=30).status
+        except urllib.error.HTTPError as error:
+            return error.code
+
+    assert post(f"telegram:{PARENT}", None) == 401
+    assert post(f"telegram:{PARENT}", "Bearer not-the-secret") == 401
+    assert post("web:0123456789abcdef0123456789abcdef", f"Bearer {secret}") == 400
+    assert post("telegram:424242", f"Bearer {secret}") == 200

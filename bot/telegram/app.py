@@ -22,6 +22,7 @@ from telegram.ext import (
 )
 
 from actions.delivery.store import make_engine
+from bot.bridge_secret import bridge_secret
 from bot.logging_setup import configure_logging
 from bot.settings import ConfigError, Settings, load_settings
 from bot.telegram import parents, staff
@@ -38,7 +39,7 @@ def build_application(settings: Settings) -> Application:
         builder = builder.base_url(base).base_file_url(base.rsplit("/", 1)[0] + "/file/bot")
     application = builder.post_init(_started).post_shutdown(_stopped).build()
     application.bot_data.update(
-        rasa=RasaClient(settings.rasa_url, settings.rasa_timeout),
+        rasa=RasaClient(settings.rasa_url, settings.rasa_timeout, bridge_secret(settings)),
         store=make_engine(settings.database_url),
         staff_chat_id=settings.telegram_staff_chat_id,
     )

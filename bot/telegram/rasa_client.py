@@ -1,4 +1,4 @@
-"""Talking to the Rasa server's REST channel for the bridge: one message in, the replies out."""
+"""Talking to Rasa's bridge channel (bot/telegram/rasa_channel.py): one message in, the replies out."""
 from __future__ import annotations
 
 from typing import Any, Dict, List
@@ -11,9 +11,9 @@ class RasaUnavailable(Exception):
 
 
 class RasaClient:
-    def __init__(self, base_url: str, timeout: float, client: httpx.AsyncClient | None = None) -> None:
-        self._url = f"{base_url.rstrip('/')}/webhooks/rest/webhook"
-        self._client = client or httpx.AsyncClient(timeout=timeout)
+    def __init__(self, base_url: str, timeout: float, secret: str, client: httpx.AsyncClient | None = None) -> None:
+        self._url = f"{base_url.rstrip('/')}/webhooks/telegram_bridge/webhook"
+        self._client = client or httpx.AsyncClient(timeout=timeout, headers={"Authorization": f"Bearer {secret}"})
 
     async def send(self, sender_id: str, text: str) -> List[Dict[str, Any]]:
         try:
