@@ -13,7 +13,7 @@ from actions.referral import choices, questions
 
 ROOT = Path(__file__).resolve().parent.parent
 MODEL = ROOT / "models" / "cosp.tar.gz"
-INTERRUPTIONS = {"why_ask", "stop", "safety_risk"}  # intents the form never takes as an answer
+INTERRUPTIONS = {"why_ask", "stop", "safety_risk", "delete_my_data", "withdraw_referral"}  # never taken as answers
 
 pytestmark = [
     pytest.mark.needs_model,

@@ -67,20 +67,26 @@ def stored(store: Engine, reference: str, conversation: str, created: datetime, 
     return row["id"]
 
 
-def test_purge_deletes_idle_conversations_and_old_delivered_referrals_only(store, tracker):
+def test_purge_deletes_idle_conversations_and_cuts_old_delivered_referrals_to_records(store, tracker):
     add_events(tracker, "web:old", NOW - timedelta(days=31))
     add_events(tracker, "web:recent", NOW - timedelta(days=29))
     stored(store, "COSP-AAAAA", "web:old", NOW - timedelta(days=40), delivered=True)
-    stored(store, "COSP-BBBBB", "web:old2", NOW - timedelta(days=40), delivered=False)  # never purged
+    stored(store, "COSP-BBBBB", "web:old2", NOW - timedelta(days=400), delivered=False)  # never touched
     stored(store, "COSP-CCCCC", "web:new", NOW - timedelta(days=2), delivered=True)
+    stored(store, "COSP-DDDDD", "web:older", NOW - timedelta(days=91), delivered=True)
 
     result = purge(store, tracker, retention_days=30, now=NOW)
 
     assert senders(tracker) == {"web:recent"}
-    assert get_referral(store, "COSP-AAAAA") is None and list_deliveries(store, "COSP-AAAAA") == []
-    assert get_referral(store, "COSP-BBBBB") is not None  # not delivered yet: kept however old
-    assert get_referral(store, "COSP-CCCCC") is not None
-    assert (result.conversations, result.referrals) == (1, 1)
+    record = get_referral(store, "COSP-AAAAA")  # staff have it: we keep only a delivery record
+    assert record["answers"] == [] and record["data"] == {} and record["consent_text"] == ""
+    assert record["conversation_id"] is None and record["created_at"] is not None
+    assert get_referral(store, "COSP-DDDDD") is None and list_deliveries(store, "COSP-DDDDD") == []
+    untouched = get_referral(store, "COSP-BBBBB")
+    assert untouched is not None and untouched["answers"] != []  # not delivered yet: kept whole however old
+    assert get_referral(store, "COSP-CCCCC")["answers"] != []
+    assert (result.conversations, result.referrals, result.records_deleted) == (1, 1, 1)
+    assert purge(store, tracker, retention_days=30, now=NOW).referrals == 0  # nothing twice
 
 
 def test_delete_my_data_deletes_unsent_referrals_at_once_and_the_conversation_once_idle(store, tracker):

@@ -1,8 +1,10 @@
 """Keeping parents' data only as long as needed (RETENTION_DAYS, default 30).
 
 - A conversation (Rasa's tracker events) idle for longer than that is deleted.
-- A referral delivered to staff on every channel, older than that, is deleted from our store (staff
-  have it; our copy is only a delivery record). A referral not yet delivered is never deleted.
+- A referral delivered to staff on every channel, older than that, is cut down to a delivery record
+  (reference, dates, status and the hashed contact keys used to flag duplicates): staff have the
+  referral itself. The record goes too after DUPLICATE_WINDOW_DAYS (90), the duplicate window.
+  A referral not yet delivered is never touched.
 - Conversations a parent asked to erase are erased once idle (see erasure.py).
 
 `make purge` runs it once (`python -m actions.privacy.retention`); the delivery worker runs it every
@@ -14,10 +16,10 @@ import sys
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
-from sqlalchemy import and_, exists, select
+from sqlalchemy import and_, exists, select, update
 from sqlalchemy.engine import Engine
 
-from actions.delivery.store import PENDING, deliveries, make_engine, referrals
+from actions.delivery.store import DUPLICATE_WINDOW_DAYS, PENDING, deliveries, make_engine, referrals
 from actions.privacy import conversations, erasure
 from bot.logging_setup import configure_logging
 from bot.settings import ConfigError, load_settings
@@ -28,7 +30,8 @@ log = logging.getLogger("actions.privacy.retention")
 @dataclass(frozen=True)
 class Purged:
     conversations: int
-    referrals: int
+    referrals: int  # cut down to delivery records
+    records_deleted: int
     erased_on_request: int
 
 
@@ -38,14 +41,22 @@ def purge(store: Engine, tracker: Engine, retention_days: int, now: datetime) ->
     for sender_id in stale:
         conversations.delete_conversation(tracker, sender_id)
     still_pending = exists().where(and_(deliveries.c.referral_id == referrals.c.id, deliveries.c.status == PENDING))
+    record_cutoff = now - timedelta(days=max(retention_days, DUPLICATE_WINDOW_DAYS))
     with store.begin() as conn:
-        old = conn.execute(
-            select(referrals.c.id).where(referrals.c.created_at < cutoff).where(~still_pending)
+        expired = conn.execute(
+            select(referrals.c.id).where(referrals.c.created_at < record_cutoff).where(~still_pending)
         ).scalars().all()
-        for referral_id in old:
+        for referral_id in expired:
             erasure.delete_referral(conn, referral_id)
+        scrubbed = conn.execute(
+            update(referrals)
+            .where(referrals.c.created_at < cutoff)
+            .where(~still_pending)
+            .where(referrals.c.consent_text != "")
+            .values(answers_json=[], data_json={}, consent_text="", conversation_id=None)
+        ).rowcount
     erased = erasure.erase_idle_conversations(store, tracker, now)
-    return Purged(conversations=len(stale), referrals=len(old), erased_on_request=erased)
+    return Purged(conversations=len(stale), referrals=scrubbed, records_deleted=len(expired), erased_on_request=erased)
 
 
 def main() -> int:
@@ -62,8 +73,9 @@ def main() -> int:
         datetime.now(timezone.utc),
     )
     log.info(
-        "purged after %d days: %d conversations, %d delivered referrals; %d conversations erased on request",
-        settings.retention_days, result.conversations, result.referrals, result.erased_on_request,
+        "purged after %d days: %d conversations, %d delivered referrals cut to delivery records, %d records deleted;"
+        " %d conversations erased on request",
+        settings.retention_days, result.conversations, result.referrals, result.records_deleted, result.erased_on_request,
     )
     return 0
 
