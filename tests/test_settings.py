@@ -33,3 +33,17 @@ def test_bad_values_name_the_variable(env, name):
 def test_var_dir_moves_every_default_path(tmp_path: Path):
     settings = load_settings({"COSP_VAR_DIR": str(tmp_path)})
     assert str(tmp_path) in settings.database_url and settings.mail_drop_dir == tmp_path / "mail"
+
+
+def test_env_example_documents_every_variable_and_loads_cleanly():
+    import re
+
+    from dotenv import dotenv_values
+
+    from tests.support import ROOT
+
+    source = (ROOT / "bot" / "settings.py").read_text()
+    read = set(re.findall(r'"([A-Z][A-Z0-9_]{2,})"', source)) - {"COSP_VAR_DIR"}
+    documented = dotenv_values(ROOT / ".env.example")
+    assert read - set(documented) == set()
+    load_settings({k: v for k, v in documented.items() if v})  # the example itself is valid
