@@ -25,7 +25,11 @@ UK_TIME_ZONE = "Europe/London"
 
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 _FORMULA_STARTS = ("=", "+", "-", "@")
-_REFERRAL_TYPES = {"self": "Self-referral", "professional": "Professional referral"}
+REFERRAL_TYPES = {"self": "Self-referral", "professional": "Professional referral"}
+
+
+def referral_type_label(referral_type: str) -> str:
+    return REFERRAL_TYPES.get(referral_type, str(referral_type))
 
 
 def subject_for(reference: str) -> str:
@@ -45,7 +49,7 @@ def build_referral_email(referral: Mapping[str, Any], settings: Settings) -> Ema
         "reference": reference,
         "duplicate_notice": duplicate_notice(referral),
         "received": uk_time(referral["created_at"]),
-        "referral_type": inert(_REFERRAL_TYPES.get(referral["referral_type"], referral["referral_type"])),
+        "referral_type": inert(referral_type_label(referral["referral_type"])),
         "answers": _inert_answers(referral["answers"]),
         "consent_version": inert(referral["consent_version"]),
         "consent_text": inert(referral["consent_text"]),

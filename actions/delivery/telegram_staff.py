@@ -9,7 +9,7 @@ from typing import Any, Mapping, Optional
 
 import httpx
 
-from actions.delivery.email import _REFERRAL_TYPES, duplicate_reference, uk_time
+from actions.delivery.email import duplicate_reference, referral_type_label, uk_time
 from actions.delivery.reference import check_reference
 from bot.settings import Settings
 
@@ -29,7 +29,7 @@ class TelegramSendFailed(Exception):
 def staff_notification(referral: Mapping[str, Any], full_details: bool) -> str:
     """The message for the staff chat, HTML-escaped for parse_mode=HTML."""
     reference = check_reference(referral["reference"])
-    kind = _REFERRAL_TYPES.get(referral["referral_type"], str(referral["referral_type"]))
+    kind = referral_type_label(referral["referral_type"])
     lines = [
         f"<b>New COSP referral {reference}</b>",
         f"Received: {html.escape(uk_time(referral['created_at']))}",

@@ -56,8 +56,8 @@ async def send(context: ContextTypes.DEFAULT_TYPE, chat_id: int, text: str, **kw
         try:
             await context.bot.send_message(chat_id, text, **kwargs)
             return
-        except RetryAfter as error:
-            await asyncio.sleep(float(getattr(error, "_retry_after", 1) or 1))
+        except RetryAfter:
+            await asyncio.sleep(attempt)  # the rate limiter already waited retry_after and retried
         except (TimedOut, NetworkError):
             if attempt == SEND_ATTEMPTS:
                 raise

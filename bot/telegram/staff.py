@@ -8,7 +8,7 @@ from sqlalchemy.engine import Engine
 from telegram import Update
 from telegram.ext import ContextTypes
 
-from actions.delivery.email import _REFERRAL_TYPES, uk_time
+from actions.delivery.email import referral_type_label, uk_time
 from actions.delivery.store import latest_referrals, mark_contacted
 from actions.referral.reference import PATTERN
 
@@ -33,7 +33,7 @@ async def on_referrals(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
         await update.effective_message.reply_text("No referrals yet.")
         return
     lines = [
-        f"{r['reference']} · {uk_time(r['created_at'])} · {_REFERRAL_TYPES.get(r['referral_type'], r['referral_type'])} · {r['status']}"
+        f"{r['reference']} · {uk_time(r['created_at'])} · {referral_type_label(r['referral_type'])} · {r['status']}"
         for r in rows
     ]
     await update.effective_message.reply_text("Latest referrals:\n" + "\n".join(lines))
