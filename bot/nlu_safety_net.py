@@ -11,6 +11,7 @@ from rasa.engine.storage.storage import ModelStorage
 from rasa.shared.nlu.constants import INTENT, INTENT_RANKING_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 
+from bot.logging_setup import silence_rasa_message_echoes
 from bot.safety import is_risk
 
 SAFETY_INTENT = "safety_risk"
@@ -26,6 +27,7 @@ class SafetyNet(GraphComponent):
         resource: Resource,
         execution_context: ExecutionContext,
     ) -> "SafetyNet":
+        silence_rasa_message_echoes()  # this runs inside the Rasa server
         return cls()
 
     def process(self, messages: List[Message]) -> List[Message]:

@@ -184,7 +184,7 @@ def test_a_parent_withdraws_then_deletes_their_data_from_the_chat(stack):
         reference = complete_referral(stack, sender)
         wait_for_email(stack["inbox"], reference, 30)
         assert "withdraw your referral" in " ".join(r.get("text", "") for r in say(stack, sender, "I want to withdraw my referral"))
-        replies = " ".join(r.get("text", "") for r in say(stack, sender, "/affirm"))
+        replies = " ".join(r.get("text", "") for r in say(stack, sender, "/confirm_withdraw"))
         assert f"{reference} is withdrawn and I've told the team" in replies
         deadline = time.time() + 30
         subject = f"COSP referral {reference} withdrawn"
@@ -195,7 +195,9 @@ def test_a_parent_withdraws_then_deletes_their_data_from_the_chat(stack):
         smtp.stop()
 
     assert "Are you sure?" in " ".join(r.get("text", "") for r in say(stack, sender, "please delete my data"))
-    replies = " ".join(r.get("text", "") for r in say(stack, sender, "/affirm"))
+    assert "will be deleted" not in " ".join(r.get("text", "") for r in say(stack, sender, "yes"))  # a bare yes: nothing
+    assert "Are you sure?" in " ".join(r.get("text", "") for r in say(stack, sender, "please delete my data"))
+    replies = " ".join(r.get("text", "") for r in say(stack, sender, "yes, delete it"))
     assert "already reached the team" in replies and "will be deleted" in replies
     processes = stack["processes"]
     tracker = conversations.tracker_store(Path(processes.env["RASA_TRACKER_DB"]))

@@ -578,3 +578,15 @@ def test_ending_responses_come_from_take_answer_only_via_known_names() -> None:
     allowed_prefixes = ("utter_invalid_", "utter_child_")
     allowed = {"utter_still_stuck", "utter_ok_change", "utter_no_consent", "utter_family_not_agreed"}
     assert all(r.startswith(allowed_prefixes) or r in allowed for r in seen), seen
+
+
+def test_responses_use_only_known_placeholders() -> None:
+    """Rasa reads anything in braces as a slot placeholder; an unknown one logs an ERROR with slot values."""
+    import re
+
+    domain = yaml.safe_load((Path(__file__).resolve().parent.parent / "domain.yml").read_text(encoding="utf-8"))
+    known = {"reference", "received", "references"}
+    for name, variants in domain["responses"].items():
+        for variant in variants:
+            for placeholder in re.findall(r"\{([^}]*)\}", variant.get("text", "")):
+                assert placeholder in known, (name, placeholder)

@@ -574,3 +574,8 @@ def test_a_denied_option_is_never_chosen(choice_set, text, denied) -> None:
 )
 def test_choice_checker_prefers_the_more_specific_option(choice_set, text, key) -> None:
     assert v.choice_checker(choice_set)(text) == Valid(key)
+
+
+@pytest.mark.parametrize("text", ["=SUM(A)", "=HYPERLINK(\"http://x\",\"Sam\")", "+Sam", "-Sam"])
+def test_a_spreadsheet_formula_is_not_a_name(text) -> None:
+    assert v.check_name(text) == Invalid("name_format")

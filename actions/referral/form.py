@@ -107,7 +107,9 @@ def take_answer(
     if slot == q.EMAIL and not q.given(values.get(q.PHONE)):
         outcome.slots[q.PREFERRED_CONTACT] = "email"
     elif slot == q.ACCESS_NEEDS and checked.value != "none" and not _is_button(text, choices.ACCESS_NEEDS):
-        outcome.slots[q.ACCESS_NEEDS_DETAILS] = v.clean(text)  # they already said what they need
+        details = v.check_free_text(text)
+        if isinstance(details, Valid):
+            outcome.slots[q.ACCESS_NEEDS_DETAILS] = details.value  # they already said what they need
     elif slot == q.CONSENT:
         outcome.slots[CONSENT_VERSION_SLOT] = CONSENT_VERSION
         outcome.slots[CONSENT_GIVEN_AT] = now.astimezone(timezone.utc).isoformat()

@@ -39,8 +39,8 @@ def check_name(text: str) -> Checked:
         return Invalid("name_empty")
     if len(value) > MAX_NAME:
         return Invalid("name_too_long")
-    if "\n" in value or _MARKUP.search(value) or re.search(r"\d|@|https?:|www\.|\?", value) or not _has_letter(value):
-        return Invalid("name_format")
+    if "\n" in value or _MARKUP.search(value) or re.search(r"\d|@|https?:|www\.|\?|^[=+\-]", value) or not _has_letter(value):
+        return Invalid("name_format")  # ^[=+-]: a spreadsheet formula is nobody's name
     return Valid(value)
 
 
