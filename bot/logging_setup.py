@@ -3,6 +3,10 @@ from __future__ import annotations
 
 import logging
 import warnings
+from typing import TYPE_CHECKING, Optional
+
+if TYPE_CHECKING:
+    from bot.settings import Settings
 
 QUIET = ("httpx", "httpcore")  # log every request URL at INFO, token included
 
@@ -18,3 +22,16 @@ def silence_rasa_message_echoes() -> None:
     clean `/intent` (e.g. "/Sam Taylor" or `/inform{"phone": ...}`): what a parent typed must not
     reach the log. Called in the Rasa server by our NLU component."""
     warnings.filterwarnings("ignore", message="Failed to parse arguments in line")
+
+
+def start_process(log: logging.Logger) -> "Optional[Settings]":
+    """The start of each of our processes' main(): logging configured and the settings loaded.
+    None, after logging which variable is wrong, when the configuration is not usable."""
+    from bot.settings import ConfigError, load_settings
+
+    configure_logging()
+    try:
+        return load_settings()
+    except ConfigError as error:
+        log.error("configuration error: %s", error)
+        return None

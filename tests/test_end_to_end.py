@@ -50,17 +50,6 @@ class Inbox:
         return "250 OK"
 
 
-def wait_for(url: str, seconds: float = 180) -> None:
-    deadline = time.time() + seconds
-    while time.time() < deadline:
-        try:
-            urllib.request.urlopen(url, timeout=2)
-            return
-        except Exception:
-            time.sleep(0.5)
-    raise TimeoutError(url)
-
-
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory) -> Iterator[Dict]:
     smtp_port = free_port()

@@ -24,8 +24,8 @@ from actions.delivery.withdrawal import CHANNEL as WITHDRAWAL, WithdrawalChannel
 from actions.delivery.telegram_staff import TelegramSendFailed, TelegramStaffChannel
 from actions.delivery.store import claim_due_jobs, make_engine, mark_failed, mark_sent, utcnow
 from actions.privacy.retention import run_housekeeping
-from bot.logging_setup import configure_logging
-from bot.settings import ConfigError, Settings, load_settings
+from bot.logging_setup import start_process
+from bot.settings import Settings
 
 log = logging.getLogger("actions.delivery.worker")  # not __name__: "__main__" under -m
 
@@ -164,11 +164,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m actions.delivery.worker", description="Deliver stored referrals to staff.")
     parser.add_argument("--once", action="store_true", help="deliver what is due now, then exit")
     args = parser.parse_args(argv)
-    configure_logging()
-    try:
-        settings = load_settings()
-    except ConfigError as exc:
-        log.error("configuration error: %s", exc)
+    settings = start_process(log)
+    if settings is None:
         return 2
     log.info("settings: %s", settings.masked())
     engine = make_engine(settings.database_url)

@@ -21,8 +21,7 @@ from sqlalchemy.engine import Engine
 
 from actions.delivery.store import DUPLICATE_WINDOW_DAYS, PENDING, deliveries, make_engine, referrals
 from actions.privacy import conversations, erasure
-from bot.logging_setup import configure_logging
-from bot.settings import ConfigError, load_settings
+from bot.logging_setup import start_process
 
 log = logging.getLogger("actions.privacy.retention")
 
@@ -60,11 +59,8 @@ def purge(store: Engine, tracker: Engine, retention_days: int, now: datetime) ->
 
 
 def main() -> int:
-    configure_logging()
-    try:
-        settings = load_settings()
-    except ConfigError as error:
-        log.error("configuration: %s", error)
+    settings = start_process(log)
+    if settings is None:
         return 2
     result = purge(
         make_engine(settings.database_url),

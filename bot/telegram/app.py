@@ -23,8 +23,8 @@ from telegram.ext import (
 
 from actions.delivery.store import make_engine
 from bot.bridge_secret import bridge_secret
-from bot.logging_setup import configure_logging
-from bot.settings import ConfigError, Settings, load_settings
+from bot.logging_setup import start_process
+from bot.settings import Settings
 from bot.telegram import parents, staff
 from bot.telegram.rasa_client import RasaClient
 
@@ -86,11 +86,8 @@ async def _on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 
 def main(argv: Optional[list] = None) -> int:
-    configure_logging()
-    try:
-        settings = load_settings()
-    except ConfigError as error:
-        log.error("configuration: %s", error)
+    settings = start_process(log)
+    if settings is None:
         return 2
     if not settings.telegram_bot_token:
         log.error("TELEGRAM_BOT_TOKEN is not set, so there is no Telegram bridge (see README: Telegram)")

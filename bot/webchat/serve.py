@@ -9,8 +9,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Dict, Optional, Tuple
 
-from bot.logging_setup import configure_logging
-from bot.settings import ConfigError, Settings, load_settings
+from bot.logging_setup import start_process
+from bot.settings import Settings
 
 HERE = Path(__file__).resolve().parent
 FILES: Dict[str, Tuple[Path, str]] = {
@@ -64,11 +64,8 @@ def make_handler(settings: Settings) -> type:
 
 
 def main(argv: Optional[list] = None) -> int:
-    configure_logging()
-    try:
-        settings = load_settings()
-    except ConfigError as error:
-        log.error("configuration: %s", error)
+    settings = start_process(log)
+    if settings is None:
         return 2
     missing = [str(file) for file, _ in FILES.values() if not file.exists()]
     if missing:
