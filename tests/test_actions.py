@@ -21,6 +21,7 @@ from actions.referral.consent import CONSENT_VERSION, consent_text
 from actions.referral.form import CONSENT_GIVEN_AT, CONSENT_VERSION_SLOT, FAILED_ATTEMPTS
 from actions.referral_form import AskConsent, AskFieldToChange, AskReview, ValidateReferralForm
 from actions.submission import SubmitReferral
+from tests.test_form import SELF_REFERRAL
 
 ROOT = Path(__file__).resolve().parent.parent
 REFERENCE = re.compile(r"^COSP-[A-Z0-9]{5}$")
@@ -28,24 +29,7 @@ USER_AT = 1764165780.25
 
 ALL_SLOTS = [*q.REFERRAL_SLOTS, FAILED_ATTEMPTS, CONSENT_VERSION_SLOT, CONSENT_GIVEN_AT, "requested_slot", "reference"]
 
-COMPLETE: Dict[str, Any] = {
-    q.REFERRER_TYPE: "self",
-    q.CAREGIVER_NAME: "Amira Khan",
-    q.RELATIONSHIP: "parent",
-    q.CHILD_AGE: "18 months",
-    q.HELP_WITH: "Feeling closer to my baby 😴",
-    q.PHONE: "+447911123456",
-    q.EMAIL: "amira@example.com",
-    q.PREFERRED_CONTACT: "text",
-    q.SAFE_TO_LEAVE_MESSAGE: "no",
-    q.POSTCODE: "DN31 1HU",
-    q.EXTRA_SUPPORT: "not_sure",
-    q.ACCESS_NEEDS: "interpreter",
-    q.ACCESS_NEEDS_DETAILS: "An Urdu interpreter, please",
-    q.CONSENT: "yes",
-    CONSENT_VERSION_SLOT: CONSENT_VERSION,
-    CONSENT_GIVEN_AT: "2026-11-26T14:03:00+00:00",
-}
+COMPLETE: Dict[str, Any] = {k: v for k, v in SELF_REFERRAL.items() if k != q.REVIEW}  # not yet sent
 
 # The answers before the phone question, for form validation tests.
 UP_TO_PHONE = {k: COMPLETE[k] for k in (q.REFERRER_TYPE, q.CAREGIVER_NAME, q.RELATIONSHIP, q.CHILD_AGE, q.HELP_WITH)}

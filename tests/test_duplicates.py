@@ -26,7 +26,7 @@ from actions.delivery.store import (
 )
 from actions.delivery.telegram_staff import staff_notification
 from actions.referral.record import ReferralRecord
-from bot.settings import Settings, load_settings
+from bot.settings import Settings
 
 PHONE = "+447911123456"
 EMAIL = "amira.khan@example.com"
@@ -62,17 +62,6 @@ def engine(tmp_path: Path) -> Iterator[Engine]:
     engine = make_engine(f"sqlite:///{tmp_path / 'referrals.db'}")
     yield engine
     engine.dispose()
-
-
-@pytest.fixture
-def settings(tmp_path: Path) -> Settings:
-    return load_settings(
-        {
-            "COSP_VAR_DIR": str(tmp_path / "var"),
-            "REFERRAL_EMAIL_TO": "cosp.team@example.nhs.uk",
-            "REFERRAL_EMAIL_FROM": "cosp-assistant@example.nhs.uk",
-        }
-    )
 
 
 def save_both(engine: Engine, first: ReferralRecord, second: ReferralRecord) -> Tuple[Dict[str, Any], Dict[str, Any]]:

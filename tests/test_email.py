@@ -14,7 +14,7 @@ from actions.delivery.email import build_referral_email, inert, uk_time
 from actions.delivery.reference import InvalidReference
 from actions.delivery.store import get_referral, make_engine, save_referral
 from actions.referral.record import ReferralRecord
-from bot.settings import Settings, load_settings
+from bot.settings import Settings
 
 ANSWERS: List[Tuple[str, str]] = [
     ("Your name", "Amira Khan"),
@@ -25,17 +25,6 @@ ANSWERS: List[Tuple[str, str]] = [
     ("Website", '=HYPERLINK("http://x")'),
     ("Languages", "👨‍👩‍👧 مرحبا بكم 你好"),
 ]
-
-
-@pytest.fixture
-def settings(tmp_path: Path) -> Settings:
-    return load_settings(
-        {
-            "COSP_VAR_DIR": str(tmp_path / "var"),
-            "REFERRAL_EMAIL_TO": "cosp.team@example.nhs.uk",
-            "REFERRAL_EMAIL_FROM": "cosp-assistant@example.nhs.uk",
-        }
-    )
 
 
 def referral(**overrides: Any) -> Dict[str, Any]:
