@@ -14,7 +14,6 @@ TRAINING_INPUTS := config.yml domain.yml $(shell find data -name '*.yml') bot/sa
 export RASA_TELEMETRY_ENABLED := false
 export PYTHONPATH := $(CURDIR)
 export TF_CPP_MIN_LOG_LEVEL := 3
-export RASA_TRACKER_DB ?= $(CURDIR)/var/tracker.db
 export ACTION_SERVER_URL ?= http://127.0.0.1:5055/webhook
 
 .PHONY: help run test shell train validate unit stories nlu-eval clean purge

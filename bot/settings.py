@@ -53,7 +53,8 @@ class Settings:
     rasa_timeout: float
     delivery_poll_seconds: float
     retention_days: int
-    tracker_db: Path
+    tracker_database_url: str
+    redis_url: Optional[str]
     delivery_max_backoff_seconds: float
 
     @property
@@ -67,7 +68,7 @@ class Settings:
             value = getattr(self, f.name)
             if f.name in _SECRET_FIELDS and value:
                 value = "***"
-            elif f.name == "database_url":
+            elif f.name in {"database_url", "tracker_database_url", "redis_url"} and value:
                 value = _mask_url_password(str(value))
             out[f.name] = str(value) if isinstance(value, Path) else value
         return out
@@ -120,6 +121,30 @@ def _origins(env: Mapping[str, str]) -> List[str]:
     return origins
 
 
+def _database_url(env: Mapping[str, str], name: str) -> Optional[str]:
+    url = env.get(name, "").strip()
+    if url and not re.match(r"^(sqlite|postgresql(\+psycopg2)?)://", url):
+        raise ConfigError(f"{name} must start with postgresql:// or sqlite:///, not {url.split(':', 1)[0]!r}://...")
+    return url or None
+
+
+def _tracker_url(env: Mapping[str, str], database_url: str, var_dir: Path) -> str:
+    """Rasa's conversations: TRACKER_DATABASE_URL, else the referral store's PostgreSQL, else SQLite."""
+    explicit = _database_url(env, "TRACKER_DATABASE_URL")
+    if explicit:
+        return explicit
+    if database_url.startswith("postgresql"):
+        return database_url
+    return f"sqlite:///{var_dir / 'tracker.db'}"
+
+
+def _redis_url(env: Mapping[str, str]) -> Optional[str]:
+    url = env.get("REDIS_URL", "").strip()
+    if url and not re.match(r"^rediss?://[^/]+(/\d+)?$", url):
+        raise ConfigError("REDIS_URL must look like redis://host:6379/1 (rediss:// for TLS)")
+    return url or None
+
+
 def load_settings(env: Optional[Mapping[str, str]] = None) -> Settings:
     """Reads and checks every setting; raises ConfigError naming the variable at fault."""
     if env is None:
@@ -145,13 +170,14 @@ def load_settings(env: Optional[Mapping[str, str]] = None) -> Settings:
                         ("TELEGRAM_WEBHOOK_SECRET", webhook_secret), ("BRIDGE_SECRET", _optional(env, "BRIDGE_SECRET"))):
         if value and any(marker in value.lower() for marker in _EXAMPLE_SECRET_MARKERS):
             raise ConfigError(f"{name} is still the example value from .env.example: set a real one or leave it empty")
+    database_url = _database_url(env, "DATABASE_URL") or f"sqlite:///{var_dir / 'referrals.db'}"
     email_to = env.get("REFERRAL_EMAIL_TO", "").strip() or TEAM_EMAIL
     email_from = env.get("REFERRAL_EMAIL_FROM", "").strip() or "cosp-assistant@localhost"
     for name, value in (("REFERRAL_EMAIL_TO", email_to), ("REFERRAL_EMAIL_FROM", email_from)):
         if "@" not in value or any(c in value for c in "\r\n,; "):
             raise ConfigError(f"{name} must be one email address, not {value!r}")
     return Settings(
-        database_url=env.get("DATABASE_URL", "").strip() or f"sqlite:///{var_dir / 'referrals.db'}",
+        database_url=database_url,
         var_dir=var_dir,
         mail_drop_dir=var_dir / "mail",
         smtp_host=_optional(env, "SMTP_HOST"),
@@ -178,7 +204,8 @@ def load_settings(env: Optional[Mapping[str, str]] = None) -> Settings:
         webchat_socket_url=(env.get("WEBCHAT_SOCKET_URL", "").strip() or "http://localhost:5005").rstrip("/"),
         delivery_poll_seconds=_number(env, "DELIVERY_POLL_SECONDS", 2.0),
         retention_days=_number(env, "RETENTION_DAYS", 30, int),
-        tracker_db=Path(env.get("RASA_TRACKER_DB", "").strip() or var_dir / "tracker.db"),
+        tracker_database_url=_tracker_url(env, database_url, var_dir),
+        redis_url=_redis_url(env),
         delivery_max_backoff_seconds=_number(env, "DELIVERY_MAX_BACKOFF_SECONDS", 300.0),
     )
 

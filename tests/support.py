@@ -53,7 +53,7 @@ class Stack:
             PYTHONPATH=str(ROOT),
             RASA_TELEMETRY_ENABLED="false",
             COSP_VAR_DIR=str(tmp),
-            RASA_TRACKER_DB=str(tmp / "tracker.db"),
+            TRACKER_DATABASE_URL=f"sqlite:///{tmp / 'tracker.db'}",
             ACTION_SERVER_URL=f"http://127.0.0.1:{self.action_port}/webhook",
             RASA_URL=f"http://127.0.0.1:{self.rasa_port}",
             SANIC_HOST="127.0.0.1",

@@ -189,7 +189,7 @@ def test_a_parent_withdraws_then_deletes_their_data_from_the_chat(stack):
     replies = " ".join(r.get("text", "") for r in say(stack, sender, "yes, delete it"))
     assert "already reached the team" in replies and "will be deleted" in replies
     processes = stack["processes"]
-    tracker = conversations.tracker_store(Path(processes.env["RASA_TRACKER_DB"]))
+    tracker = conversations.tracker_store(processes.env["TRACKER_DATABASE_URL"])
     store = make_engine(f"sqlite:///{processes.tmp / 'referrals.db'}")
     assert conversations.last_activity(tracker, sender) is not None
     later = datetime.now(timezone.utc) + timedelta(minutes=5)

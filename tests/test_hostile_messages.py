@@ -99,7 +99,7 @@ def run(tmp_path_factory) -> Iterator[Run]:
     stack = Stack(tmp)
     try:
         stack.start_assistant()
-        yield Run(stack, Path(stack.env["RASA_TRACKER_DB"]), tmp / "referrals.db")
+        yield Run(stack, tmp / "tracker.db", tmp / "referrals.db")
     finally:
         stack.stop()
 

@@ -33,7 +33,7 @@ def store(tmp_path: Path) -> Iterator[Engine]:
 
 @pytest.fixture
 def tracker(tmp_path: Path) -> Iterator[Engine]:
-    engine = conversations.tracker_store(tmp_path / "tracker.db")
+    engine = conversations.tracker_store(f"sqlite:///{tmp_path / 'tracker.db'}")
     conversations.events.create(engine)  # as Rasa would (it has more columns)
     yield engine
     engine.dispose()
@@ -134,7 +134,7 @@ def test_withdrawing_a_delivered_referral_tells_staff_once_by_email(store, tmp_p
 def test_housekeeping_before_rasa_has_started_leaves_rasas_table_to_rasa(store, tmp_path):
     from sqlalchemy import inspect
 
-    fresh = conversations.tracker_store(tmp_path / "not-yet" / "tracker.db")
+    fresh = conversations.tracker_store(f"sqlite:///{tmp_path / 'not-yet' / 'tracker.db'}")
     assert purge(store, fresh, retention_days=30, now=NOW).conversations == 0
     assert erase_idle_conversations(store, fresh, NOW) == 0
     assert not inspect(fresh).has_table("events")  # Rasa would otherwise find a table missing its columns

@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import List, Optional
 
 from sqlalchemy import Column, Float, Integer, MetaData, String, Table, create_engine, delete, func, inspect, select
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Engine, make_url
 
 _metadata = MetaData()
 events = Table(  # the columns of Rasa 3.6's SQLTrackerStore that we use
@@ -19,10 +19,14 @@ events = Table(  # the columns of Rasa 3.6's SQLTrackerStore that we use
 )
 
 
-def tracker_store(path: Path) -> Engine:
+def tracker_store(url: str) -> Engine:
     """Never creates the table: Rasa does, with more columns than we name here."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    return create_engine(f"sqlite:///{path}", future=True, connect_args={"timeout": 10})
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        if parsed.database:
+            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        return create_engine(parsed, future=True, connect_args={"timeout": 10})
+    return create_engine(parsed, future=True, pool_pre_ping=True)
 
 
 def _exists(engine: Engine) -> bool:

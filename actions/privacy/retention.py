@@ -64,7 +64,7 @@ def main() -> int:
         return 2
     result = purge(
         make_engine(settings.database_url),
-        conversations.tracker_store(settings.tracker_db),
+        conversations.tracker_store(settings.tracker_database_url),
         settings.retention_days,
         datetime.now(timezone.utc),
     )
@@ -87,7 +87,7 @@ ERASURES_EVERY_SECONDS = 10.0
 def run_housekeeping(store: Engine, settings, stop) -> None:
     """Erasures every few seconds and the retention purge every hour, until `stop` is set.
     Runs beside the delivery worker (its own thread); a failed round is logged and tried again."""
-    tracker = conversations.tracker_store(settings.tracker_db)
+    tracker = conversations.tracker_store(settings.tracker_database_url)
     next_purge = 0.0
     while not stop.is_set():
         now = datetime.now(timezone.utc)
