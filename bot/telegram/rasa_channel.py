@@ -1,26 +1,35 @@
-"""Rasa input channel for the Telegram bridge: Rasa's REST channel behind a shared secret.
+"""Rasa input channel for the Telegram bridge: REST behind a shared secret.
 
 Only a request with `Authorization: Bearer <bridge secret>` is processed, and only for a sender
 `telegram:<chat id>`. So no one but the bridge can post as a Telegram chat, even where Rasa is
-reachable from other machines; production configurations leave the plain REST channel out."""
+reachable from other machines; production configurations leave the plain REST channel out.
+
+A turn that fails (conversation store or lock store down) answers 503 and its replies are dropped:
+nothing of it was kept, so the bridge tells the parent to send the message again. Rasa's own REST
+channel would answer 200 with no replies and log the parent's message at ERROR.
+"""
 from __future__ import annotations
 
 import hmac
+import logging
 import re
 from typing import Any, Awaitable, Callable, Optional, Text
 
-from rasa.core.channels.channel import UserMessage
-from rasa.core.channels.rest import RestInput
+from rasa.core.channels.channel import CollectingOutputChannel, InputChannel, UserMessage
 from sanic import Blueprint, response
 from sanic.request import Request
+from sanic.response import HTTPResponse
 
 from bot.bridge_secret import bridge_secret
 from bot.settings import load_settings
+from bot.tracker_store import guard
+
+logger = logging.getLogger(__name__)
 
 SENDER = re.compile(r"^telegram:-?\d{1,20}$")
 
 
-class TelegramBridgeInput(RestInput):
+class TelegramBridgeInput(InputChannel):
     @classmethod
     def name(cls) -> Text:
         return "telegram_bridge"
@@ -34,17 +43,36 @@ class TelegramBridgeInput(RestInput):
         return self._secret
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
-        blueprint = super().blueprint(on_new_message)
+        blueprint = Blueprint("telegram_bridge_webhook", __name__)
 
         @blueprint.middleware("request")
-        async def authenticate(request: Request) -> Optional[response.HTTPResponse]:
+        async def authenticate(request: Request) -> Optional[HTTPResponse]:
             given = request.headers.get("authorization", "")
             if not hmac.compare_digest(given.encode(), f"Bearer {self._expected()}".encode()):
                 return response.json({"error": "not authorised"}, status=401)
-            if request.method == "POST":
-                sender = (request.json or {}).get("sender") if isinstance(request.json, dict) else None
-                if not isinstance(sender, str) or not SENDER.match(sender):
-                    return response.json({"error": "sender must be telegram:<chat id>"}, status=400)
             return None
+
+        @blueprint.route("/", methods=["GET"])
+        async def health(_: Request) -> HTTPResponse:
+            return response.json({"status": "ok"})
+
+        @blueprint.route("/webhook", methods=["POST"])
+        async def receive(request: Request) -> HTTPResponse:
+            body = request.json if isinstance(request.json, dict) else {}
+            sender, text = body.get("sender"), body.get("message")
+            if not isinstance(sender, str) or not SENDER.match(sender):
+                return response.json({"error": "sender must be telegram:<chat id>"}, status=400)
+            if not isinstance(text, str):
+                return response.json({"error": "message must be text"}, status=400)
+            agent = getattr(request.app.ctx, "agent", None)
+            if agent is not None:
+                guard(agent.tracker_store)
+            collector = CollectingOutputChannel()
+            try:
+                await on_new_message(UserMessage(text, collector, sender, input_channel=self.name()))
+            except Exception as error:  # whatever failed, the turn was not kept: say so, never 200
+                logger.error("Turn refused for a Telegram conversation: %s", type(error).__name__)
+                return response.json({"error": "the assistant could not take this message now"}, status=503)
+            return response.json(collector.messages)
 
         return blueprint

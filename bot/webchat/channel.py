@@ -4,7 +4,8 @@ Differences from Rasa's own `socketio` channel:
 - only the origins in WEBCHAT_ALLOWED_ORIGINS may connect (Rasa's allows any);
 - a session id must be 32 hex characters (the widget makes them with crypto.randomUUID), and the
   conversation is `web:<session id>`, so a web visitor can never post as a Telegram chat;
-- messages longer than the widget's 2,000 characters are refused with a reply, not processed.
+- messages longer than the widget's 2,000 characters are refused with a reply, not processed;
+- a turn that fails (conversation store or lock store down) is answered with "please send it again".
 """
 from __future__ import annotations
 
@@ -19,13 +20,17 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 from socketio import AsyncServer
 
-from bot.settings import load_settings
+from bot.settings import TEAM_PHONE, load_settings
 
 logger = logging.getLogger(__name__)
 
 SESSION_ID = re.compile(r"^[0-9a-f]{32}$")
 MAX_MESSAGE = 2000
 TOO_LONG = "That message is too long for me: please keep it under 2,000 characters."
+NOT_KEPT = (
+    "Sorry, I couldn't save that just now, so please send it again in a minute. "
+    f"If you'd rather talk to someone, call the team on {TEAM_PHONE}. In an emergency, call 999."
+)
 
 
 def conversation_id(session_id: str) -> str:
@@ -78,6 +83,10 @@ class WebchatInput(InputChannel):
             if len(text) > MAX_MESSAGE:
                 await output.send_text_message(sender, TOO_LONG)
                 return
-            await on_new_message(UserMessage(text, output, sender, input_channel=self.name()))
+            try:
+                await on_new_message(UserMessage(text, output, sender, input_channel=self.name()))
+            except Exception as error:  # the turn was not kept (store or lock down): never pretend it was
+                logger.error("Turn refused for a web conversation: %s", type(error).__name__)
+                await output.send_text_message(sender, NOT_KEPT)
 
         return webhook
