@@ -16,13 +16,17 @@ export PYTHONPATH := $(CURDIR)
 export TF_CPP_MIN_LOG_LEVEL := 3
 export ACTION_SERVER_URL ?= http://127.0.0.1:5055/webhook
 
-.PHONY: help run test shell train validate unit stories nlu-eval clean purge
+.PHONY: help run run-prod test test-prod bench shell train validate unit stories nlu-eval clean purge
 
 help:
 	@echo "make run    - train if needed and start the assistant (Rasa :5005, actions :5055, delivery worker,"
 	@echo "             and the Telegram bridge when TELEGRAM_BOT_TOKEN is set)"
-	@echo "make test   - every test: unit, Rasa data validation, stories, NLU accuracy, end to end"
+	@echo "make test   - every test: unit, Rasa data validation, stories, NLU accuracy, end to end, test-prod"
 	@echo "make shell  - chat with the assistant in this terminal"
+	@echo "make run-prod  - the production shape on this machine: 2 Rasa servers and 2 action servers behind"
+	@echo "             nginx on :5005, PostgreSQL (DATABASE_URL) and Redis (REDIS_URL)"
+	@echo "make test-prod - the production fault tests (PostgreSQL, Redis, nginx; this machine's servers)"
+	@echo "make bench  - the benchmark: latency, throughput, memory, start-up, training, NLU accuracy"
 
 $(VENV)/.installed: requirements.lock
 	@test -n "$(PYTHON310)" || { echo "Python 3.10 is needed (Rasa 3.6 runs on 3.8-3.10 only): install python3.10"; exit 1; }
@@ -46,6 +50,14 @@ $(CHROMIUM):
 	  apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium; \
 	else echo "The widget tests need Debian's chromium: sudo apt-get install chromium"; exit 1; fi
 
+# nginx from Debian balances several Rasa servers in make run-prod and the production tests.
+NGINX := /usr/sbin/nginx
+
+$(NGINX):
+	@if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q nginx-light; \
+	else echo "make run-prod needs Debian's nginx: sudo apt-get install nginx-light"; exit 1; fi
+
 $(MODEL): $(VENV)/.installed $(TRAINING_INPUTS)
 	@mkdir -p var models
 	$(RASA) train --fixed-model-name cosp --out models --quiet
@@ -56,6 +68,10 @@ train: $(MODEL)
 run: $(MODEL) $(WEBCHAT_DEPS)
 	@mkdir -p var
 	@processes="$$($(PY) -m bot.processes)" && $(VENV)/bin/honcho start -f Procfile $$processes
+
+run-prod: $(MODEL) $(WEBCHAT_DEPS) $(NGINX)
+	@mkdir -p var
+	$(PY) -m deploy.cluster
 
 shell: $(MODEL)
 	@mkdir -p var
@@ -74,12 +90,16 @@ stories: $(MODEL)
 nlu-eval: $(MODEL)
 	$(PY) -m tests.tools.nlu_accuracy
 
-test: $(VENV)/.installed $(WEBCHAT_DEPS) $(CHROMIUM)
+test: $(VENV)/.installed $(WEBCHAT_DEPS) $(CHROMIUM) $(NGINX)
 	$(MAKE) validate
 	$(MAKE) train
-	$(PY) -m pytest -q tests
+	$(PY) -m pytest -q -m "not prod" tests
 	$(MAKE) stories
 	$(MAKE) nlu-eval
+	$(MAKE) test-prod
+
+test-prod: $(MODEL) $(NGINX)
+	$(PY) -m pytest -q -m prod tests
 
 clean:
 	rm -rf models results .stamp-*

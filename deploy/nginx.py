@@ -27,7 +27,6 @@ http {{
   fastcgi_temp_path {tmp}/fastcgi;
   uwsgi_temp_path {tmp}/uwsgi;
   scgi_temp_path {tmp}/scgi;
-  client_max_body_size 64k;
 
   map $http_upgrade $connection_upgrade {{ default upgrade; '' close; }}
 
@@ -49,6 +48,7 @@ http {{
 
   server {{
     listen {listen}:{rasa_port};
+    client_max_body_size 64k;  # a message is at most a few kB
     location /socket.io/ {{
       proxy_pass http://rasa_socketio;
       proxy_http_version 1.1;
@@ -71,6 +71,7 @@ http {{
 
   server {{
     listen 127.0.0.1:{action_port};
+    client_max_body_size 32m;  # Rasa sends the whole conversation with every action call
     location / {{
       proxy_pass http://actions;
       proxy_http_version 1.1;

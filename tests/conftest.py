@@ -7,6 +7,7 @@ from bot.settings import Settings, load_settings
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "needs_model: needs the trained model (models/cosp.tar.gz)")
+    config.addinivalue_line("markers", "prod: the production fault tests (make test-prod: PostgreSQL, Redis, nginx)")
 
 
 @pytest.fixture

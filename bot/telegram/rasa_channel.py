@@ -21,6 +21,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from bot.bridge_secret import bridge_secret
+from bot.replies import TRY_AGAIN
 from bot.settings import load_settings
 from bot.tracker_store import guard
 
@@ -73,6 +74,11 @@ class TelegramBridgeInput(InputChannel):
             except Exception as error:  # whatever failed, the turn was not kept: say so, never 200
                 logger.error("Turn refused for a Telegram conversation: %s", type(error).__name__)
                 return response.json({"error": "the assistant could not take this message now"}, status=503)
+            if not collector.messages and text.strip() != "/restart":
+                # An action failed and Rasa carried on without it: its events were dropped, so the
+                # same message sent again is taken afresh.
+                logger.error("A turn of a Telegram conversation produced no reply; the parent is asked to send it again")
+                return response.json([{"recipient_id": sender, "text": TRY_AGAIN}])
             return response.json(collector.messages)
 
         return blueprint

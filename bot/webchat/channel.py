@@ -5,7 +5,8 @@ Differences from Rasa's own `socketio` channel:
 - a session id must be 32 hex characters (the widget makes them with crypto.randomUUID), and the
   conversation is `web:<session id>`, so a web visitor can never post as a Telegram chat;
 - messages longer than the widget's 2,000 characters are refused with a reply, not processed;
-- a turn that fails (conversation store or lock store down) is answered with "please send it again".
+- a turn that fails (conversation store or lock store down), or that ends with no reply at all (an
+  action failed and Rasa carried on without it), is answered with "please send it again".
 """
 from __future__ import annotations
 
@@ -20,17 +21,25 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 from socketio import AsyncServer
 
-from bot.settings import TEAM_PHONE, load_settings
+from bot.replies import TRY_AGAIN
+from bot.settings import load_settings
 
 logger = logging.getLogger(__name__)
 
 SESSION_ID = re.compile(r"^[0-9a-f]{32}$")
 MAX_MESSAGE = 2000
 TOO_LONG = "That message is too long for me: please keep it under 2,000 characters."
-NOT_KEPT = (
-    "Sorry, I couldn't save that just now, so please send it again in a minute. "
-    f"If you'd rather talk to someone, call the team on {TEAM_PHONE}. In an emergency, call 999."
-)
+
+
+
+class _CountingOutput(SocketIOOutput):
+    """Rasa's socket.io output, remembering whether the turn said anything at all."""
+
+    sent = 0
+
+    async def _send_message(self, socket_id: Text, response: Any) -> None:
+        self.sent += 1
+        await super()._send_message(socket_id, response)
 
 
 def conversation_id(session_id: str) -> str:
@@ -78,7 +87,7 @@ class WebchatInput(InputChannel):
             text = data.get("message") if isinstance(data, dict) else None
             if not session_id or not isinstance(text, str):
                 return  # no session yet: the widget always asks for one first
-            output = SocketIOOutput(sio, "bot_uttered")
+            output = _CountingOutput(sio, "bot_uttered")
             sender = conversation_id(session_id)
             if len(text) > MAX_MESSAGE:
                 await output.send_text_message(sender, TOO_LONG)
@@ -87,6 +96,9 @@ class WebchatInput(InputChannel):
                 await on_new_message(UserMessage(text, output, sender, input_channel=self.name()))
             except Exception as error:  # the turn was not kept (store or lock down): never pretend it was
                 logger.error("Turn refused for a web conversation: %s", type(error).__name__)
-                await output.send_text_message(sender, NOT_KEPT)
+                await output.send_text_message(sender, TRY_AGAIN)
+                return
+            if not output.sent:  # an action failed and Rasa carried on without it: the parent must not be left hanging
+                await output.send_text_message(sender, TRY_AGAIN)
 
         return webhook

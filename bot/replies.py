@@ -1,0 +1,7 @@
+"""What a channel says when a turn could not be completed: honest, and never a dead end."""
+from bot.settings import TEAM_PHONE
+
+TRY_AGAIN = (
+    "Sorry, I couldn't save that just now, so please send it again in a minute. "
+    f"If you'd rather talk to someone, call the team on {TEAM_PHONE}. In an emergency, call 999."
+)
