@@ -79,8 +79,8 @@ class Cluster:
             ACTION_SERVER_URL=f"http://127.0.0.1:{self.action_port}/webhook",
             RASA_URL=self.url,
             SANIC_HOST="127.0.0.1",
-            **env,
         )
+        self.env.update(env)  # the caller's values win (the benchmark points Rasa at other actions)
         self.procs: Dict[str, subprocess.Popen] = {}
         self.logs: Dict[str, IO[str]] = {}
 
