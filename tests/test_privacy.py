@@ -60,7 +60,7 @@ def stored(store: Engine, reference: str, conversation: str, created: datetime, 
     if delivered:
         for job in claim_due_jobs(store, datetime.now(timezone.utc) + timedelta(minutes=1), 60, 10):
             if job["reference"] == reference:
-                mark_sent(store, job["id"], NOW)
+                assert mark_sent(store, job["id"], NOW, claim_token=job["claim_token"])
             else:  # someone else's job: leave it pending
                 with store.begin() as conn:
                     conn.execute(update(deliveries).where(deliveries.c.id == job["id"]).values(locked_until=None))

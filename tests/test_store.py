@@ -217,15 +217,17 @@ def test_mark_sent_and_mark_failed(engine: Engine) -> None:
     now = later()
     sent_job, failed_job = claim_due_jobs(engine, now, lease_seconds=60, limit=2)
 
-    assert mark_sent(engine, sent_job["id"], now) is True
+    assert mark_sent(engine, sent_job["id"], now, claim_token=sent_job["claim_token"]) is True
     retry_at = now + timedelta(seconds=4)
-    assert mark_failed(engine, failed_job["id"], now, "ConnectionRefusedError" + "x" * 500, retry_at) is True
+    error = "ConnectionRefusedError" + "x" * 500
+    assert mark_failed(engine, failed_job["id"], now, error, retry_at, claim_token=failed_job["claim_token"]) is True
 
     sent, failed = list_deliveries(engine)
     assert (sent["status"], sent["sent_at"], sent["locked_until"]) == ("sent", now, None)
     assert (failed["status"], failed["next_attempt_at"], failed["locked_until"]) == ("pending", retry_at, None)
     assert failed["last_error"].startswith("ConnectionRefusedError") and len(failed["last_error"]) == 200
     # a sent job is never claimed or reset again; the failed one is due at its retry time
-    assert mark_failed(engine, sent["id"], now, "late", retry_at) is False
+    assert mark_failed(engine, sent["id"], now, "late", retry_at, claim_token=sent_job["claim_token"]) is False
+    assert mark_sent(engine, sent["id"], now, claim_token=sent_job["claim_token"]) is False
     assert claim_due_jobs(engine, retry_at - timedelta(seconds=1), lease_seconds=60, limit=10) == []
     assert [job["id"] for job in claim_due_jobs(engine, retry_at, lease_seconds=60, limit=10)] == [failed["id"]]

@@ -2,12 +2,14 @@
 way of reaching staff, written in the same transaction so a referral is never stored without its jobs.
 
 SQLAlchemy 1.4 Core with the 2.0-style API (`future=True`), SQLite by default, PostgreSQL in production.
-Every timestamp is stored as naive UTC and handed back timezone-aware (UTC).
+Every timestamp is stored as naive UTC and handed back timezone-aware (UTC). The tables below are what
+the migrations (migrate.py) make: change both together.
 """
 from __future__ import annotations
 
 import hashlib
 import json
+import uuid
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence
@@ -17,6 +19,7 @@ from sqlalchemy import (
     Column,
     DateTime,
     ForeignKey,
+    Index,
     Integer,
     MetaData,
     String,
@@ -35,6 +38,7 @@ from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.types import TypeDecorator
 
+from actions.delivery.migrate import upgrade
 from actions.referral.questions import EMAIL, NOT_GIVEN, PHONE
 from actions.referral.record import ReferralRecord
 
@@ -123,13 +127,17 @@ deliveries = Table(
     Column("last_attempt_at", UTCDateTime, nullable=True),
     Column("sent_at", UTCDateTime, nullable=True),
     Column("created_at", UTCDateTime, nullable=False),
+    # set with each lease: only the claim that holds it may mark the job sent or failed
+    Column("claim_token", String(32), nullable=True),
     UniqueConstraint("referral_id", "channel", name="uq_deliveries_referral_channel"),
+    Index("ix_deliveries_due", "status", "next_attempt_at"),
 )
 
 
 def make_engine(database_url: str) -> Engine:
-    """An engine for the referral store, with its tables created; for SQLite also its folder,
-    WAL journalling (readers do not block the writer) and a busy timeout (writers wait, not fail)."""
+    """An engine for the referral store, its schema migrated to the newest revision; for SQLite also
+    its folder, WAL journalling (readers do not block the writer) and a busy timeout (writers wait, not
+    fail); elsewhere connections checked before use, so a restarted PostgreSQL only costs a reconnect."""
     url = make_url(database_url)
     is_sqlite = url.get_backend_name() == "sqlite"
     if is_sqlite and url.database and url.database != ":memory:" and not url.database.startswith("file:"):
@@ -138,10 +146,15 @@ def make_engine(database_url: str) -> Engine:
         url,
         future=True,
         json_serializer=lambda value: json.dumps(value, ensure_ascii=False, default=str),
+        **({} if is_sqlite else {"pool_pre_ping": True}),
     )
     if is_sqlite:
         event.listen(engine, "connect", _set_sqlite_pragmas)
-    metadata.create_all(engine)
+    try:
+        upgrade(engine)
+    except BaseException:
+        engine.dispose()
+        raise
     return engine
 
 
@@ -276,11 +289,14 @@ def list_deliveries(engine: Engine, reference: Optional[str] = None) -> List[Dic
 
 
 def claim_due_jobs(engine: Engine, now: datetime, lease_seconds: float, limit: int) -> List[Dict[str, Any]]:
-    """Locks up to `limit` due jobs until now + lease_seconds and returns them, each with its referral
-    under "referral" and its attempts already counting this one.
+    """Leases up to `limit` due jobs until now + lease_seconds and returns them, each with its referral
+    under "referral", its attempts already counting this one, and the "claim_token" that mark_sent and
+    mark_failed need: once the lease has run out and another worker has claimed the job, ours is void.
 
-    Safe with several workers: a job is only ours if our conditional UPDATE changed it (rowcount 1);
-    each UPDATE is its own short transaction, so SQLite writers queue on busy_timeout instead of failing.
+    Safe with several workers. PostgreSQL: one transaction takes the jobs with SELECT ... FOR UPDATE
+    SKIP LOCKED, so concurrent workers pass over each other's rows. SQLite (one writer at a time): a job
+    is only ours if our conditional UPDATE changed it, each its own short transaction so that writers
+    queue on busy_timeout instead of failing.
     """
     now = as_utc(now)
     due = and_(
@@ -288,55 +304,63 @@ def claim_due_jobs(engine: Engine, now: datetime, lease_seconds: float, limit: i
         deliveries.c.next_attempt_at <= now,
         or_(deliveries.c.locked_until.is_(None), deliveries.c.locked_until < now),
     )
-    with engine.connect() as conn:
-        candidates = (
-            conn.execute(
-                select(deliveries.c.id).where(due).order_by(deliveries.c.next_attempt_at, deliveries.c.id).limit(limit)
-            )
-            .scalars()
-            .all()
-        )
-    locked_until = now + timedelta(seconds=lease_seconds)
+    oldest_first = select(deliveries.c.id).where(due).order_by(deliveries.c.next_attempt_at, deliveries.c.id).limit(limit)
+    token = uuid.uuid4().hex
+    lease = {"locked_until": now + timedelta(seconds=lease_seconds), "attempts": deliveries.c.attempts + 1, "claim_token": token}
     claimed: List[int] = []
-    for job_id in candidates:
+    if engine.dialect.name == "postgresql":
         with engine.begin() as conn:
-            result = conn.execute(
-                update(deliveries)
-                .where(deliveries.c.id == job_id, due)
-                .values(locked_until=locked_until, attempts=deliveries.c.attempts + 1)
-            )
-            if result.rowcount == 1:
-                claimed.append(job_id)
-    return _jobs_with_referrals(engine, claimed)
+            claimed = list(conn.execute(oldest_first.with_for_update(skip_locked=True)).scalars())
+            if claimed:
+                conn.execute(update(deliveries).where(deliveries.c.id.in_(claimed)).values(**lease))
+    else:
+        with engine.connect() as conn:
+            candidates = conn.execute(oldest_first).scalars().all()
+        for job_id in candidates:
+            with engine.begin() as conn:
+                if conn.execute(update(deliveries).where(deliveries.c.id == job_id, due).values(**lease)).rowcount == 1:
+                    claimed.append(job_id)
+    jobs = _jobs_with_referrals(engine, claimed)
+    for job in jobs:
+        job["claim_token"] = token  # ours, whatever the row says by now
+    return jobs
 
 
-def mark_sent(engine: Engine, job_id: int, now: datetime) -> bool:
-    """Records a delivered job; returns False if it was not pending (already marked by someone else)."""
+def mark_sent(engine: Engine, job_id: int, now: datetime, *, claim_token: str) -> bool:
+    """Records a delivered job; returns False, changing nothing, if our claim is no longer current
+    (the job was marked already, or re-claimed by another worker after our lease ran out)."""
     now = as_utc(now)
     with engine.begin() as conn:
         result = conn.execute(
             update(deliveries)
-            .where(deliveries.c.id == job_id, deliveries.c.status == PENDING)
-            .values(status=SENT, sent_at=now, last_attempt_at=now, locked_until=None, last_error=None)
+            .where(_still_ours(job_id, claim_token))
+            .values(status=SENT, sent_at=now, last_attempt_at=now, locked_until=None, last_error=None, claim_token=None)
         )
     return result.rowcount == 1
 
 
-def mark_failed(engine: Engine, job_id: int, now: datetime, error: str, next_attempt_at: datetime) -> bool:
+def mark_failed(
+    engine: Engine, job_id: int, now: datetime, error: str, next_attempt_at: datetime, *, claim_token: str
+) -> bool:
     """Records a failed attempt and when to try again; `error` must hold no personal data (it is cut short).
-    Returns False if the job was no longer pending."""
+    Returns False, changing nothing, if our claim is no longer current (see mark_sent)."""
     with engine.begin() as conn:
         result = conn.execute(
             update(deliveries)
-            .where(deliveries.c.id == job_id, deliveries.c.status == PENDING)
+            .where(_still_ours(job_id, claim_token))
             .values(
                 last_error=error[:LAST_ERROR_MAX_CHARS],
                 last_attempt_at=as_utc(now),
                 next_attempt_at=as_utc(next_attempt_at),
                 locked_until=None,
+                claim_token=None,
             )
         )
     return result.rowcount == 1
+
+
+def _still_ours(job_id: int, claim_token: str) -> Any:
+    return and_(deliveries.c.id == job_id, deliveries.c.status == PENDING, deliveries.c.claim_token == claim_token)
 
 
 def _given(value: Any) -> Optional[str]:

@@ -137,6 +137,7 @@ class DeliveryWorker:
 
     def _deliver(self, job: Mapping[str, Any], now: Optional[datetime]) -> int:
         reference, job_id, channel, attempts = job["reference"], job["id"], job["channel"], job["attempts"]
+        token = job["claim_token"]
         try:
             deliver = self.channels.get(channel)
             if deliver is None:
@@ -148,14 +149,19 @@ class DeliveryWorker:
             delay = retry_delay(attempts, self.settings.delivery_max_backoff_seconds)
             if isinstance(exc, TelegramSendFailed) and exc.retry_after:
                 delay = max(delay, float(exc.retry_after))  # Telegram's 429 says how long to wait
-            mark_failed(self.engine, job_id, finished, error, finished + timedelta(seconds=delay))
+            ours = mark_failed(self.engine, job_id, finished, error, finished + timedelta(seconds=delay), claim_token=token)
             log.warning(
-                "delivery failed: reference=%s job=%s channel=%s attempt=%d error=%s; retrying in %.0f s",
-                reference, job_id, channel, attempts, error, delay,
+                "delivery failed: reference=%s job=%s channel=%s attempt=%d error=%s; %s",
+                reference, job_id, channel, attempts, error,
+                f"retrying in {delay:.0f} s" if ours else "another worker has claimed it since",
             )
             log.debug("delivery failure details", exc_info=True)
             return 0
-        mark_sent(self.engine, job_id, now if now is not None else utcnow())
+        if not mark_sent(self.engine, job_id, now if now is not None else utcnow(), claim_token=token):
+            # Our lease ran out mid-send and another worker claimed the job (staff may get it twice, with
+            # the same Message-ID; that worker records the outcome), or the job was erased meanwhile.
+            log.warning("delivered but no longer ours to record: reference=%s job=%s channel=%s", reference, job_id, channel)
+            return 1
         log.info("delivered: reference=%s job=%s channel=%s attempt=%d", reference, job_id, channel, attempts)
         return 1
 

@@ -19,10 +19,10 @@ from actions.privacy import conversations
 
 ERASE_AFTER_IDLE_SECONDS = 30.0
 
-_metadata = MetaData()
-erasure_requests = Table(
+metadata = MetaData()
+erasure_requests = Table(  # made by the referral store's migrations (revision 0003), in its database
     "erasure_requests",
-    _metadata,
+    metadata,
     Column("id", Integer, primary_key=True),
     Column("conversation_id", String(128), nullable=False, index=True),
     Column("requested_at", UTCDateTime, nullable=False),
@@ -36,10 +36,6 @@ class Erased:
     referrals_kept_by_staff: List[str]  # already delivered: the team has them
 
 
-def create_tables(engine: Engine) -> None:
-    _metadata.create_all(engine)
-
-
 def delete_referral(conn, referral_id: int) -> None:
     conn.execute(delete(deliveries).where(deliveries.c.referral_id == referral_id))
     conn.execute(delete(referrals).where(referrals.c.id == referral_id))
@@ -47,7 +43,6 @@ def delete_referral(conn, referral_id: int) -> None:
 
 def erase_now(engine: Engine, conversation_id: str, now: datetime) -> Erased:
     """Deletes what can be deleted at once and records the request to erase the conversation."""
-    create_tables(engine)
     deleted, kept = [], []
     with engine.begin() as conn:
         rows = conn.execute(
@@ -69,7 +64,6 @@ def erase_now(engine: Engine, conversation_id: str, now: datetime) -> Erased:
 
 def erase_idle_conversations(engine: Engine, tracker: Engine, now: datetime) -> int:
     """Erases each requested conversation once it has been idle long enough; returns how many."""
-    create_tables(engine)
     with engine.connect() as conn:
         pending = conn.execute(
             select(erasure_requests.c.id, erasure_requests.c.conversation_id).where(erasure_requests.c.erased_at.is_(None))
