@@ -1,4 +1,5 @@
-"""The referral store and outbox, on a real SQLite file."""
+"""The referral store and outbox, on a real SQLite file and (where marked by the `url` fixture) on this
+machine's PostgreSQL too, as several action servers and delivery workers use it."""
 from __future__ import annotations
 
 import threading
@@ -7,13 +8,14 @@ from pathlib import Path
 from typing import Any, Iterator, List
 
 import pytest
-from sqlalchemy import event
+from sqlalchemy import event, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
 from actions.delivery.store import (
     ReferenceTaken,
     claim_due_jobs,
+    deliveries,
     get_referral,
     list_deliveries,
     make_engine,
@@ -22,6 +24,7 @@ from actions.delivery.store import (
     save_referral,
 )
 from actions.referral.record import ReferralRecord
+from tests.pg import fresh_database
 
 CONSENT_AT = datetime(2026, 11, 26, 14, 3, tzinfo=timezone.utc)
 
@@ -43,14 +46,31 @@ def database_url(tmp_path: Path) -> str:
     return f"sqlite:///{tmp_path / 'nested' / 'folder' / 'referrals.db'}"
 
 
+@pytest.fixture(params=["sqlite", "postgresql"])
+def url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    if request.param == "sqlite":
+        yield database_url(tmp_path)
+    else:
+        with fresh_database() as database:
+            yield database
+
+
 @pytest.fixture
-def engine(tmp_path: Path) -> Iterator[Engine]:
+def engine(url: str) -> Iterator[Engine]:
+    engine = make_engine(url)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def sqlite_engine(tmp_path: Path) -> Iterator[Engine]:
     engine = make_engine(database_url(tmp_path))
     yield engine
     engine.dispose()
 
 
-def test_make_engine_creates_the_folder_and_sets_sqlite_pragmas(tmp_path: Path, engine: Engine) -> None:
+def test_make_engine_creates_the_folder_and_sets_sqlite_pragmas(tmp_path: Path, sqlite_engine: Engine) -> None:
+    engine = sqlite_engine
     assert (tmp_path / "nested" / "folder" / "referrals.db").exists()
     with engine.connect() as conn:
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
@@ -95,9 +115,9 @@ def test_the_same_submission_is_stored_once(engine: Engine) -> None:
     assert len(list_deliveries(engine)) == 1
 
 
-def test_a_submission_saved_concurrently_is_stored_once(tmp_path: Path, engine: Engine) -> None:
+def test_a_submission_saved_concurrently_is_stored_once(url: str, engine: Engine) -> None:
     """The race: another process stores the same submission between our check and our insert."""
-    other = make_engine(database_url(tmp_path))
+    other = make_engine(url)
     raced = []
 
     @event.listens_for(engine, "before_cursor_execute")
@@ -157,9 +177,10 @@ def test_a_lock_expires_so_a_crashed_workers_job_is_taken_again(engine: Engine) 
     assert [job["attempts"] for job in again] == [2]
 
 
-def test_claims_at_the_same_time_get_disjoint_jobs(tmp_path: Path, engine: Engine) -> None:
-    """Deterministic interleaving: worker B claims everything after worker A chose its candidates
-    but before A's first UPDATE; A must then get none of them."""
+def test_claims_at_the_same_time_get_disjoint_jobs(tmp_path: Path, sqlite_engine: Engine) -> None:
+    """Deterministic interleaving (SQLite's way of claiming): worker B claims everything after worker A
+    chose its candidates but before A's first UPDATE; A must then get none of them."""
+    engine = sqlite_engine
     save_many(engine, 5)
     worker_b = make_engine(database_url(tmp_path))
     now = later()
@@ -179,8 +200,8 @@ def test_claims_at_the_same_time_get_disjoint_jobs(tmp_path: Path, engine: Engin
     worker_b.dispose()
 
 
-def test_concurrent_workers_never_claim_the_same_job(tmp_path: Path) -> None:
-    engines = [make_engine(database_url(tmp_path)) for _ in range(4)]
+def test_concurrent_workers_never_claim_the_same_job(url: str) -> None:
+    engines = [make_engine(url) for _ in range(4)]
     save_many(engines[0], 40)
     now = later()
     start = threading.Barrier(len(engines))
@@ -231,3 +252,81 @@ def test_mark_sent_and_mark_failed(engine: Engine) -> None:
     assert mark_sent(engine, sent["id"], now, claim_token=sent_job["claim_token"]) is False
     assert claim_due_jobs(engine, retry_at - timedelta(seconds=1), lease_seconds=60, limit=10) == []
     assert [job["id"] for job in claim_due_jobs(engine, retry_at, lease_seconds=60, limit=10)] == [failed["id"]]
+
+
+def test_the_same_submission_from_several_action_servers_at_once_is_stored_once(url: str) -> None:
+    """Retries of one submission racing each other (e.g. a call repeated on another action server)."""
+    servers = [make_engine(url) for _ in range(2)]
+    tries = 8
+    start = threading.Barrier(tries)
+    references: List[str] = []
+    errors: List[BaseException] = []
+
+    def submit(n: int) -> None:
+        try:
+            start.wait()
+            references.append(
+                save_referral(servers[n % 2], make_record(f"COSP-TRY{n:02d}", "submission-1"), channels=("email", "telegram"))
+            )
+        except BaseException as exc:  # surfaced below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=submit, args=(n,)) for n in range(tries)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+
+    assert errors == []
+    assert len(references) == tries and len(set(references)) == 1
+    jobs = list_deliveries(servers[0])
+    assert sorted((job["reference"], job["channel"]) for job in jobs) == [(references[0], "email"), (references[0], "telegram")]
+    for server in servers:
+        server.dispose()
+
+
+def test_on_postgresql_a_worker_passes_over_jobs_another_is_claiming_without_waiting() -> None:
+    with fresh_database() as url:
+        engine = make_engine(url)
+        impatient = make_engine(url + "?options=-c%20lock_timeout%3D2000")  # waiting for a lock fails, not hangs
+        save_many(engine, 3)
+        now = later()
+        with engine.connect() as other_worker, other_worker.begin():
+            (held,) = other_worker.execute(
+                select(deliveries.c.id).order_by(deliveries.c.id).limit(1).with_for_update()
+            ).scalars().all()
+
+            jobs = claim_due_jobs(impatient, now, lease_seconds=60, limit=10)
+
+            assert len(jobs) == 2 and held not in {job["id"] for job in jobs}
+        assert [job["id"] for job in claim_due_jobs(impatient, now, lease_seconds=60, limit=10)] == [held]
+        impatient.dispose()
+        engine.dispose()
+
+
+def test_a_claim_whose_lease_ran_out_and_was_taken_again_cannot_mark_the_job(engine: Engine) -> None:
+    save_many(engine, 1)
+    now = later()
+    (stale,) = claim_due_jobs(engine, now, lease_seconds=60, limit=10)
+    (current,) = claim_due_jobs(engine, now + timedelta(seconds=61), lease_seconds=60, limit=10)  # another worker
+    assert stale["id"] == current["id"] and stale["claim_token"] != current["claim_token"]
+    retry_at = now + timedelta(seconds=300)
+
+    assert mark_sent(engine, stale["id"], now + timedelta(seconds=62), claim_token=stale["claim_token"]) is False
+    assert mark_failed(engine, stale["id"], now, "late", retry_at, claim_token=stale["claim_token"]) is False
+    (job,) = list_deliveries(engine)
+    assert (job["status"], job["attempts"], job["last_error"]) == ("pending", 2, None)
+    assert job["next_attempt_at"] < retry_at and job["locked_until"] == now + timedelta(seconds=121)
+
+    assert mark_sent(engine, current["id"], now + timedelta(seconds=63), claim_token=current["claim_token"]) is True
+    assert [job["status"] for job in list_deliveries(engine)] == ["sent"]
+
+
+def test_a_claim_whose_lease_ran_out_unclaimed_still_marks_the_job(engine: Engine) -> None:
+    """A slow send is recorded when nobody has taken the job over: no reason to send it again."""
+    save_many(engine, 1)
+    now = later()
+    (job,) = claim_due_jobs(engine, now, lease_seconds=60, limit=10)
+
+    assert mark_sent(engine, job["id"], now + timedelta(seconds=600), claim_token=job["claim_token"]) is True
+    assert [job["status"] for job in list_deliveries(engine)] == ["sent"]
