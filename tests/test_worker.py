@@ -4,6 +4,7 @@ from __future__ import annotations
 import logging
 import socket
 import threading
+import time
 from datetime import datetime, timedelta, timezone
 from email import message_from_binary_file, message_from_bytes, policy
 from email.message import EmailMessage
@@ -17,10 +18,11 @@ from sqlalchemy.engine import Engine
 
 from actions.delivery.email import build_referral_email, inert
 from actions.delivery.maildrop import MailDropSender
-from actions.delivery.store import get_referral, list_deliveries, make_engine, save_referral
+from actions.delivery.store import claim_due_jobs, get_referral, list_deliveries, make_engine, mark_sent, save_referral
 from actions.delivery.worker import DeliveryWorker, retry_delay
 from actions.referral.record import ReferralRecord
 from bot.settings import Settings, load_settings
+from tests.pg import fresh_database
 
 ANSWERS: List[Tuple[str, str]] = [
     ("Your name", "Amira Khan"),
@@ -316,3 +318,71 @@ def test_run_forever_stops_when_asked(tmp_path: Path, engine: Engine) -> None:
     assert not thread.is_alive()
     assert list_deliveries(engine)[0]["status"] == "sent"
     assert (settings.mail_drop_dir / "COSP-ABCDE.eml").exists()
+
+
+class TakenOverMidSend:
+    """A channel so slow that the worker's lease runs out and another worker claims the job meanwhile."""
+
+    def __init__(self, engine: Engine, claim_at: datetime, fail: bool) -> None:
+        self.engine, self.claim_at, self.fail = engine, claim_at, fail
+        self.other_claims: List[Dict[str, Any]] = []
+
+    def __call__(self, referral: Mapping[str, Any]) -> None:
+        self.other_claims.extend(claim_due_jobs(self.engine, self.claim_at, lease_seconds=60, limit=10))
+        if self.fail:
+            raise ConnectionRefusedError()
+
+
+@pytest.mark.parametrize("fail", [False, True])
+def test_a_worker_whose_job_was_taken_over_leaves_its_outcome_to_the_new_claim(
+    tmp_path: Path, engine: Engine, fail: bool, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO)
+    save_referral(engine, make_record())
+    t0 = datetime.now(timezone.utc) + timedelta(seconds=1)
+    slow = TakenOverMidSend(engine, claim_at=t0 + timedelta(seconds=61), fail=fail)
+    worker = DeliveryWorker(engine, load_settings({"COSP_VAR_DIR": str(tmp_path / "var")}), {"email": slow}, lease_seconds=60)
+
+    worker.run_once(now=t0)
+
+    (other,) = slow.other_claims
+    (job,) = list_deliveries(engine)
+    assert (job["status"], job["attempts"], job["last_error"]) == ("pending", 2, None)  # as the other claim left it
+    assert (job["claim_token"], job["locked_until"]) == (other["claim_token"], t0 + timedelta(seconds=121))
+    logged = "\n".join(record.getMessage() for record in caplog.records)
+    assert ("another worker has claimed it since" if fail else "delivered but no longer ours to record") in logged
+    assert mark_sent(engine, other["id"], t0 + timedelta(seconds=62), claim_token=other["claim_token"])
+
+
+def test_workers_on_postgresql_deliver_each_referral_exactly_once(tmp_path: Path) -> None:
+    settings = load_settings({"COSP_VAR_DIR": str(tmp_path / "var")})
+    delivered: List[str] = []
+    with fresh_database() as url:
+        engines = [make_engine(url) for _ in range(3)]
+        for n in range(30):
+            save_referral(engines[0], make_record(f"COSP-{n:05d}"))
+
+        def deliver(referral: Mapping[str, Any]) -> None:
+            time.sleep(0.01)  # sends overlap, so the workers' claims do too
+            delivered.append(referral["reference"])
+
+        workers = [DeliveryWorker(engine, settings, {"email": deliver}, batch_size=4) for engine in engines]
+        counts: List[int] = []
+        start = threading.Barrier(len(workers))
+
+        def run(worker: DeliveryWorker) -> None:
+            start.wait()
+            counts.append(worker.run_once())
+
+        threads = [threading.Thread(target=run, args=(worker,)) for worker in workers]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=60)
+        jobs = list_deliveries(engines[0])
+        for engine in engines:
+            engine.dispose()
+
+    assert sorted(delivered) == [f"COSP-{n:05d}" for n in range(30)]
+    assert sum(counts) == 30 and len(counts) == 3
+    assert {(job["status"], job["attempts"]) for job in jobs} == {("sent", 1)}
