@@ -43,13 +43,6 @@ def staff_channels() -> tuple:
     return ("email", "telegram") if told_on_telegram else ("email",)
 
 
-def _confirming_message_at(tracker: Tracker) -> float:
-    for event in reversed(tracker.events):
-        if event.get("event") == "user":
-            return float(event.get("timestamp") or 0.0)
-    return 0.0
-
-
 class SubmitReferral(Action):
     def name(self) -> Text:
         return "action_submit_referral"
@@ -59,7 +52,7 @@ class SubmitReferral(Action):
         values: Dict[str, Any] = {name: tracker.get_slot(name) for name in names}
         if values.get(q.REVIEW) != "send":
             return clear_referral()  # the referral ended early; the parent has been told why
-        key = submission_key(tracker.sender_id, _confirming_message_at(tracker))
+        key = submission_key(tracker.sender_id, values.get(CONSENT_GIVEN_AT))
         today = datetime.now(timezone.utc).astimezone().date()
         for _ in range(_REFERENCE_TRIES):
             record = build_record(values, new_reference(), key, today, conversation_id=tracker.sender_id)

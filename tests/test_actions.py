@@ -19,6 +19,7 @@ from actions.delivery.store import get_referral, list_deliveries
 from actions.referral import choices, questions as q
 from actions.referral.consent import CONSENT_VERSION, consent_text
 from actions.referral.form import CONSENT_GIVEN_AT, CONSENT_VERSION_SLOT, FAILED_ATTEMPTS
+from actions.referral.submission import submission_key
 from actions.referral_form import AskConsent, AskFieldToChange, AskReview, ValidateReferralForm
 from actions.submission import SubmitReferral
 from tests.test_form import SELF_REFERRAL
@@ -389,6 +390,47 @@ async def test_two_conversations_store_two_referrals(domain, store) -> None:
     slots = {**COMPLETE, q.REVIEW: "send"}
     _, first = await run(SubmitReferral(), submit_tracker(slots, sender_id="conversation-1"), domain)
     _, second = await run(SubmitReferral(), submit_tracker(slots, sender_id="conversation-2"), domain)
+    assert first[0]["reference"] != second[0]["reference"]
+    assert referral_count(store) == 2
+
+
+def test_the_submission_key_is_the_conversation_and_the_moment_consent_was_given() -> None:
+    key = submission_key("conversation-1", "2026-11-26T14:03:00.123456+00:00")
+    assert key == submission_key("conversation-1", "2026-11-26T14:03:00.123456+00:00")
+    assert key != submission_key("conversation-1", "2026-11-26T14:03:00.123457+00:00")  # the next referral
+    assert key != submission_key("conversation-2", "2026-11-26T14:03:00.123456+00:00")
+    assert len(key) == 64 and "conversation" not in key
+
+
+@pytest.mark.asyncio
+async def test_answers_sent_again_after_a_lost_outcome_are_stored_once(domain, store) -> None:
+    """The first try stored the referral but its events were lost (its action server died before
+    answering): the form runs again with the answers kept and the parent presses Send again."""
+    slots = {**COMPLETE, q.REVIEW: "send"}
+    _, first = await run(SubmitReferral(), submit_tracker(slots), domain)
+    again_at = USER_AT + 600
+    events = [
+        *submit_tracker(slots).events,
+        {"event": "active_loop", "name": "referral_form", "timestamp": again_at - 10},
+        {"event": "action", "name": "action_ask_review", "timestamp": again_at - 5},
+        user_event("Send referral", timestamp=again_at),
+        {"event": "active_loop", "name": None, "timestamp": again_at + 1},
+    ]
+    again = make_tracker(slots, events, text="Send referral", active_loop={})
+
+    _, second = await run(SubmitReferral(), again, domain)
+
+    assert second[0]["reference"] == first[0]["reference"]
+    assert referral_count(store) == 1
+    assert len(list_deliveries(store)) == 1
+
+
+@pytest.mark.asyncio
+async def test_the_next_referral_in_the_same_conversation_is_stored_too(domain, store) -> None:
+    slots = {**COMPLETE, q.REVIEW: "send"}
+    _, first = await run(SubmitReferral(), submit_tracker(slots), domain)
+    next_one = {**slots, CONSENT_GIVEN_AT: "2026-11-26T15:10:00.250000+00:00"}  # consent asked again after a reset
+    _, second = await run(SubmitReferral(), submit_tracker(next_one), domain)
     assert first[0]["reference"] != second[0]["reference"]
     assert referral_count(store) == 2
 

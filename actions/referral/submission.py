@@ -16,8 +16,15 @@ _NOT_RECHECKED = {q.REVIEW, q.FIELD_TO_CHANGE}
 _READ_AGAIN = {q.CHILD_AGE}  # stored as words ("20 months (born 12/03/2025)"): must still read as an eligible age
 
 
-def submission_key(conversation_id: str, confirming_message_at: float) -> str:
-    return hashlib.sha256(f"{conversation_id}\n{confirming_message_at!r}".encode()).hexdigest()
+def submission_key(conversation_id: str, consent_given_at: object) -> str:
+    """The same for every try at submitting one referral, different for the next referral.
+
+    The moment consent was given (the consent_given_at slot, set once per referral, cleared when a
+    referral is stored or stopped) stays the same when a call is repeated on another action server,
+    and when the answers are sent again after a try whose outcome was lost (the form run again with
+    its answers kept, hence new events). Hashed: the key must not reveal the conversation.
+    """
+    return hashlib.sha256(f"{conversation_id}\n{consent_given_at!r}".encode()).hexdigest()
 
 
 def first_unfit_answer(values: Mapping[str, Any], today: date) -> Optional[str]:
