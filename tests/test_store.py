@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any, Iterator, List
 
 import pytest
-from sqlalchemy import event, select
+from sqlalchemy import create_engine, event, select, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
@@ -330,3 +330,20 @@ def test_a_claim_whose_lease_ran_out_unclaimed_still_marks_the_job(engine: Engin
 
     assert mark_sent(engine, job["id"], now + timedelta(seconds=600), claim_token=job["claim_token"]) is True
     assert [job["status"] for job in list_deliveries(engine)] == ["sent"]
+
+
+def test_on_postgresql_the_next_call_after_its_connections_were_cut_succeeds() -> None:
+    """What a PostgreSQL restart does to the pool: every connection in it is dead."""
+    with fresh_database() as url:
+        engine = make_engine(url)
+        save_referral(engine, make_record())  # a connection now waits in the pool
+        with create_engine(url, future=True).connect() as admin:
+            cut = admin.execute(
+                text("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()")
+            ).scalar_one()
+        assert cut >= 1
+
+        referral = get_referral(engine, "COSP-ABCDE")
+
+        assert referral is not None and referral["reference"] == "COSP-ABCDE"
+        engine.dispose()
