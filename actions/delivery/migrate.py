@@ -18,7 +18,7 @@ import sys
 import threading
 from functools import lru_cache
 from pathlib import Path
-from typing import Dict, FrozenSet, Optional, Sequence
+from typing import Dict, FrozenSet, List, Optional, Sequence
 
 from alembic import command
 from alembic.config import Config
@@ -101,14 +101,14 @@ def _lock(conn: Connection) -> None:
 
 
 def _made_before_migrations(conn: Connection) -> bool:
-    tables = set(inspect(conn).get_table_names())
+    inspector = inspect(conn)
+    tables = set(inspector.get_table_names())
     if "alembic_version" in tables or not tables & set(LEGACY_COLUMNS):
         return False
-    missing = sorted(
-        f"{table}.{column}"
-        for table, columns in LEGACY_COLUMNS.items()
-        for column in columns - ({c["name"] for c in inspect(conn).get_columns(table)} if table in tables else set())
-    )
+    missing: List[str] = []
+    for table, columns in LEGACY_COLUMNS.items():
+        present = {column["name"] for column in inspector.get_columns(table)} if table in tables else set()
+        missing.extend(f"{table}.{column}" for column in sorted(columns - present))
     if missing:
         raise UnknownSchema(f"referral store tables from before migrations lack {', '.join(missing)}; not upgraded")
     return True
