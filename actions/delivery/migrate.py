@@ -22,9 +22,8 @@ from typing import Dict, FrozenSet, List, Optional, Sequence
 
 from alembic import command
 from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import func, inspect, select
+from sqlalchemy import func, inspect, select, text
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -32,6 +31,7 @@ log = logging.getLogger("actions.delivery.migrate")  # not __name__: "__main__" 
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 LEGACY_REVISION = "0001"
+VERSION_TABLE = "alembic_version"  # Alembic's default name
 # Any bigint no other code takes a PostgreSQL advisory lock on in this database.
 ADVISORY_LOCK_KEY = 0x636F7370  # "cosp"
 # Alembic's commands work through module-level proxies (alembic.context, alembic.op): one at a time per process.
@@ -75,8 +75,12 @@ def head() -> str:
 
 
 def current_revision(engine: Engine) -> Optional[str]:
+    """The revision the database is at, None before any; read directly, as Alembic's MigrationContext
+    would log two lines at INFO on every start."""
     with engine.connect() as conn:
-        return MigrationContext.configure(conn).get_current_revision()
+        if not inspect(conn).has_table(VERSION_TABLE):
+            return None
+        return conn.execute(text(f"SELECT version_num FROM {VERSION_TABLE}")).scalar_one_or_none()
 
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
@@ -103,7 +107,7 @@ def _lock(conn: Connection) -> None:
 def _made_before_migrations(conn: Connection) -> bool:
     inspector = inspect(conn)
     tables = set(inspector.get_table_names())
-    if "alembic_version" in tables or not tables & set(LEGACY_COLUMNS):
+    if VERSION_TABLE in tables or not tables & set(LEGACY_COLUMNS):
         return False
     missing: List[str] = []
     for table, columns in LEGACY_COLUMNS.items():

@@ -8,6 +8,7 @@ connection = context.config.attributes.get("connection")
 if connection is None or context.is_offline_mode():
     raise RuntimeError("run the referral store's migrations with `python -m actions.delivery.migrate`")
 
-context.configure(connection=connection, target_metadata=context.config.attributes.get("target_metadata"))
+# Transactional on SQLite too: migrate.upgrade runs everything inside its own BEGIN IMMEDIATE ... COMMIT.
+context.configure(connection=connection, transactional_ddl=True)
 with context.begin_transaction():  # a no-op: migrate.upgrade's transaction holds the lock and commits
     context.run_migrations()

@@ -1,4 +1,4 @@
-"""The referral store as metadata.create_all made it before migrations: referrals and deliveries.
+"""Referrals and deliveries, as metadata.create_all made them before migrations.
 
 Constraints are left unnamed, as create_all left them, so a stamped old database and a migrated new
 one are the same (PostgreSQL names them, e.g. referrals_submission_key_key)."""

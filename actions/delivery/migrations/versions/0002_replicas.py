@@ -1,5 +1,7 @@
-"""Several delivery workers at once: a claim token written with each lease, so only the claim that is
-still current can mark its job sent or failed; and an index for finding due jobs."""
+"""Claim tokens on deliveries, and an index for finding due jobs.
+
+Several delivery workers at once: a claim token is written with each lease, so only the claim that is
+still current can mark its job sent or failed."""
 import sqlalchemy as sa
 from alembic import op
 

@@ -1,5 +1,7 @@
-"""Parents' requests to erase their conversation, until now created on first use by erasure.py's own
-create_all: an older database may have the table already, so it is created only when missing."""
+"""erasure_requests, unless an older database has it already.
+
+Parents' requests to erase their conversation, until now created on first use by erasure.py's own
+create_all: an older database may have the table, so it is created only when missing."""
 import sqlalchemy as sa
 from alembic import op
 
