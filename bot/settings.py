@@ -148,7 +148,7 @@ def _redis_url(env: Mapping[str, str]) -> Optional[str]:
 def load_settings(env: Optional[Mapping[str, str]] = None) -> Settings:
     """Reads and checks every setting; raises ConfigError naming the variable at fault."""
     if env is None:
-        _load_dotenv()
+        load_dotenv()
         env = os.environ
     var_dir = Path(env.get("COSP_VAR_DIR", "").strip() or VAR_DIR)
     smtp_password = _optional(env, "SMTP_PASSWORD")
@@ -210,9 +210,9 @@ def load_settings(env: Optional[Mapping[str, str]] = None) -> Settings:
     )
 
 
-def _load_dotenv() -> None:
+def load_dotenv() -> None:
     env_file = PROJECT_ROOT / ".env"
     if env_file.exists():
-        from dotenv import load_dotenv
+        import dotenv
 
-        load_dotenv(env_file, override=False)
+        dotenv.load_dotenv(env_file, override=False)

@@ -79,6 +79,10 @@ class Cluster:
             ACTION_SERVER_URL=f"http://127.0.0.1:{self.action_port}/webhook",
             RASA_URL=self.url,
             SANIC_HOST="127.0.0.1",
+            # Rasa's PostgreSQL pool is 50 + 100 connections per server by default, more than
+            # PostgreSQL's default limit of 100 for two servers.
+            SQL_POOL_SIZE="5",
+            SQL_MAX_OVERFLOW="10",
         )
         self.env.update(env)  # the caller's values win (the benchmark points Rasa at other actions)
         self.procs: Dict[str, subprocess.Popen] = {}
@@ -197,11 +201,12 @@ def ensure_database(database_url: str) -> None:
 
 
 def main(argv: Optional[List[str]] = None) -> int:
-    from bot.settings import ConfigError, load_settings
+    from bot.settings import ConfigError, load_dotenv, load_settings
 
     parser = argparse.ArgumentParser(description="Start the assistant as several servers behind nginx.")
     parser.add_argument("--replicas", type=int, default=int(os.environ.get("REPLICAS", "2")))
     args = parser.parse_args(argv)
+    load_dotenv()  # before the defaults below, so .env's values win over them
     os.environ.setdefault("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/cosp")
     os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/1")
     try:

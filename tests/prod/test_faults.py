@@ -306,3 +306,22 @@ def test_one_parents_two_messages_at_two_replicas_at_once_are_processed_in_order
     assert STEPS[2][1] in " ".join(r.get("text", "") for r in results["first"][1])
     assert STEPS[3][1] in " ".join(r.get("text", "") for r in results["second"][1])
     assert user_messages(env, sender) == [m for m, _ in STEPS[:4]]
+
+
+def test_every_action_server_down_the_parent_is_asked_to_send_again_and_nothing_is_lost(env):
+    cluster: Cluster = env["cluster"]
+    sender = "telegram:7007"
+    go_to_step(cluster.url, sender, 3)
+    cluster.kill("actions-1")
+    cluster.kill("actions-2")
+    try:
+        reply = say(cluster.url, sender, STEPS[3][0])
+        assert "please send it again" in reply and "01472 252570" in reply  # never silence, never a dead end
+    finally:
+        cluster.restart("actions-1")
+        cluster.restart("actions-2")
+    # nginx tries a failed server again after its fail_timeout (5 s)
+    wait_until(lambda: answers(f"http://127.0.0.1:{cluster.action_port}/health"), "actions behind nginx", 30)
+    assert STEPS[3][1] in say(cluster.url, sender, STEPS[3][0])
+    reference = finish_referral(cluster.url, sender, 3)
+    assert referrals_of(env, sender) == [reference]
