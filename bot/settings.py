@@ -49,6 +49,7 @@ class Settings:
     bridge_secret: Optional[str]
     webchat_allowed_origins: List[str]
     webchat_port: int
+    webchat_listen: str
     webchat_socket_url: str
     rasa_timeout: float
     delivery_poll_seconds: float
@@ -201,6 +202,7 @@ def load_settings(env: Optional[Mapping[str, str]] = None) -> Settings:
         bridge_secret=_optional(env, "BRIDGE_SECRET"),
         webchat_allowed_origins=_origins(env),
         webchat_port=_number(env, "WEBCHAT_PORT", 8000, int),
+        webchat_listen=env.get("WEBCHAT_LISTEN", "").strip() or "127.0.0.1",
         webchat_socket_url=(env.get("WEBCHAT_SOCKET_URL", "").strip() or "http://localhost:5005").rstrip("/"),
         delivery_poll_seconds=_number(env, "DELIVERY_POLL_SECONDS", 2.0),
         retention_days=_number(env, "RETENTION_DAYS", 30, int),

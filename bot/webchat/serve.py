@@ -71,7 +71,7 @@ def main(argv: Optional[list] = None) -> int:
     if missing:
         log.error("missing widget files (run `make run`, which installs them): %s", ", ".join(missing))
         return 2
-    server = ThreadingHTTPServer(("127.0.0.1", settings.webchat_port), make_handler(settings))
+    server = ThreadingHTTPServer((settings.webchat_listen, settings.webchat_port), make_handler(settings))
     log.info("web chat demo page on http://localhost:%s (chat server %s)", settings.webchat_port, settings.webchat_socket_url)
     try:
         server.serve_forever()
