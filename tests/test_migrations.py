@@ -168,7 +168,7 @@ make_engine(sys.argv[1]).dispose()
 
 
 def test_processes_starting_at_once_all_succeed(url: str) -> None:
-    at = time.time() + 5  # after every process has imported what it needs
+    at = time.time() + 3  # after every process has imported what it needs (about 1 s)
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     processes = [
         subprocess.Popen([sys.executable, "-c", START_AT, url, str(at)], cwd=ROOT, env=env, stderr=subprocess.PIPE, text=True)
