@@ -16,7 +16,7 @@ export PYTHONPATH := $(CURDIR)
 export TF_CPP_MIN_LOG_LEVEL := 3
 export ACTION_SERVER_URL ?= http://127.0.0.1:5055/webhook
 
-.PHONY: help run run-prod test test-prod bench shell train validate unit stories nlu-eval clean purge
+.PHONY: help run run-prod migrate test test-prod bench shell train validate unit stories nlu-eval clean purge
 
 help:
 	@echo "make run    - train if needed and start the assistant (Rasa :5005, actions :5055, delivery worker,"
@@ -72,6 +72,9 @@ run: $(MODEL) $(WEBCHAT_DEPS)
 run-prod: $(MODEL) $(WEBCHAT_DEPS) $(NGINX)
 	@mkdir -p var
 	$(PY) -m deploy.cluster
+
+migrate: $(VENV)/.installed
+	$(PY) -m actions.delivery.migrate
 
 shell: $(MODEL)
 	@mkdir -p var

@@ -142,17 +142,17 @@ class Cluster:
 
             wait_until(ready, f"{name} healthy at {url}", seconds)
 
+    def migrate(self) -> None:
+        """The referral store's schema, brought up to date once before the servers start (as the
+        Kubernetes migration Job does); each process would also do it, under a lock."""
+        subprocess.run([sys.executable, "-m", "actions.delivery.migrate"], cwd=ROOT, env=self.env, check=True,
+                       stdout=subprocess.DEVNULL)
+
     def start(self) -> "Cluster":
+        self.migrate()
         names = list(self.commands())
         for name in names:
-            if name.startswith("actions"):
-                self.start_process(name)
-        for name in names:
-            if name.startswith("actions"):
-                self.wait_healthy(name)
-        for name in names:  # the action servers have migrated the referral store by now
-            if not name.startswith("actions"):
-                self.start_process(name)
+            self.start_process(name)
         for name in names:
             self.wait_healthy(name)
         return self

@@ -254,6 +254,7 @@ def test_the_conversation_survives_the_chat_server_dropping_the_connection(site,
     rasa.terminate()
     rasa.wait(timeout=30)
     page.locator("text=Reconnecting").first.wait_for(timeout=30_000)
+    assert "call 999" in page.locator("text=Reconnecting").first.inner_text()
     stack.start("rasa", rasa.args)
     wait_for(f"http://127.0.0.1:{stack.rasa_port}/", 180)
     say(page, "Sam Taylor", "relationship")  # same conversation, the next question

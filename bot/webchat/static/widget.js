@@ -752,6 +752,9 @@
     }
   }
 
+  // Shown for as long as the chat server can't be reached: never a dead end.
+  var RECONNECTING = "Reconnecting\u2026 If someone is in danger, call 999.";
+
   function setStatus(text) {
     if (ui.status.textContent !== text) {
       ui.status.textContent = text;
@@ -849,7 +852,7 @@
       ready = false;
       clearTimeout(confirmTimer);
       if (!quietReconnect) {
-        setStatus("Reconnecting\u2026");
+        setStatus(RECONNECTING);
       }
       if (reason === "io server disconnect") {
         socket.connect(); // the server closed it: socket.io will not retry by itself
@@ -857,7 +860,7 @@
     });
     socket.on("connect_error", function () {
       quietReconnect = false;
-      setStatus("Reconnecting\u2026");
+      setStatus(RECONNECTING);
     });
     socket.on("session_confirm", function () {
       quietReconnect = false;
