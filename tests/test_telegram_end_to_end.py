@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import email
 import email.policy
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -233,3 +234,10 @@ def test_only_the_bridge_can_post_as_a_telegram_chat(world):
     assert post(f"telegram:{PARENT}", "Bearer not-the-secret") == 401
     assert post("web:0123456789abcdef0123456789abcdef", f"Bearer {secret}") == 400
     assert post("telegram:424242", f"Bearer {secret}") == 200
+
+
+def test_the_running_bridge_keeps_its_heartbeat_for_the_probe(world):
+    stack = world["stack"]
+    probe = subprocess.run([sys.executable, "-m", "bot.heartbeat", "telegram"], env=stack.env, capture_output=True, text=True)
+    assert probe.returncode == 0, probe.stdout
+    assert "ok" in probe.stdout

@@ -21,6 +21,7 @@ from actions.delivery.maildrop import MailDropSender
 from actions.delivery.store import claim_due_jobs, get_referral, list_deliveries, make_engine, mark_sent, save_referral
 from actions.delivery.worker import DeliveryWorker, retry_delay
 from actions.referral.record import ReferralRecord
+from bot import heartbeat
 from bot.settings import Settings, load_settings
 from tests.pg import fresh_database
 
@@ -318,6 +319,20 @@ def test_run_forever_stops_when_asked(tmp_path: Path, engine: Engine) -> None:
     assert not thread.is_alive()
     assert list_deliveries(engine)[0]["status"] == "sent"
     assert (settings.mail_drop_dir / "COSP-ABCDE.eml").exists()
+    assert heartbeat.age(settings.var_dir, "worker") < 10  # rounds that reached the store are its pulse
+
+
+def test_rounds_that_fail_leave_the_heartbeat_to_go_stale(tmp_path: Path, engine: Engine) -> None:
+    settings = load_settings({"COSP_VAR_DIR": str(tmp_path / "var"), "DELIVERY_POLL_SECONDS": "0.05"})
+    worker = DeliveryWorker(engine, settings)
+    worker.run_once = lambda now=None: (_ for _ in ()).throw(ConnectionError("database gone"))
+    stop = threading.Event()
+    thread = threading.Thread(target=worker.run_forever, args=(stop,))
+    thread.start()
+    stop.wait(0.3)
+    stop.set()
+    thread.join(timeout=10)
+    assert heartbeat.age(settings.var_dir, "worker") is None
 
 
 class TakenOverMidSend:

@@ -24,6 +24,7 @@ from actions.delivery.withdrawal import CHANNEL as WITHDRAWAL, WithdrawalChannel
 from actions.delivery.telegram_staff import TelegramSendFailed, TelegramStaffChannel
 from actions.delivery.store import claim_due_jobs, make_engine, mark_failed, mark_sent, utcnow
 from actions.privacy.retention import run_housekeeping
+from bot import heartbeat
 from bot.logging_setup import start_process
 from bot.settings import Settings
 
@@ -128,6 +129,7 @@ class DeliveryWorker:
             while not stop_event.is_set():
                 try:
                     self.run_once()
+                    heartbeat.beat(self.settings.var_dir, "worker")  # only a round that reached the store
                 except Exception as exc:  # keep polling: the next round may succeed
                     log.error("delivery round failed: %s", type(exc).__name__)
                     log.debug("delivery round failure details", exc_info=True)

@@ -4,8 +4,10 @@ set). Long polling by default; a webhook when TELEGRAM_WEBHOOK_URL is set, every
 against TELEGRAM_WEBHOOK_SECRET (wrong or missing: 403, nothing processed)."""
 from __future__ import annotations
 
+import asyncio
 import logging
 import sys
+from pathlib import Path
 from typing import Optional
 
 from telegram import BotCommand, Update
@@ -22,6 +24,7 @@ from telegram.ext import (
 )
 
 from actions.delivery.store import make_engine
+from bot import heartbeat
 from bot.bridge_secret import bridge_secret
 from bot.logging_setup import start_process
 from bot.settings import Settings
@@ -42,6 +45,7 @@ def build_application(settings: Settings) -> Application:
         rasa=RasaClient(settings.rasa_url, settings.rasa_timeout, bridge_secret(settings)),
         store=make_engine(settings.database_url),
         staff_chat_id=settings.telegram_staff_chat_id,
+        var_dir=settings.var_dir,
     )
     private = filters.ChatType.PRIVATE
     application.add_handler(TypeHandler(Update, parents.drop_repeated_updates), group=-1)
@@ -64,7 +68,17 @@ def _staff_chat(settings: Settings) -> list:
     return [int(settings.telegram_staff_chat_id)] if settings.telegram_staff_chat_id else []
 
 
+HEARTBEAT_SECONDS = 15.0
+
+
+async def _beat(var_dir: Path) -> None:
+    while True:
+        heartbeat.beat(var_dir, "telegram")
+        await asyncio.sleep(HEARTBEAT_SECONDS)
+
+
 async def _started(application: Application) -> None:
+    application.bot_data["heartbeat"] = asyncio.create_task(_beat(application.bot_data["var_dir"]))
     await application.bot.set_my_commands(
         [
             BotCommand("start", "What I can do"),
@@ -76,6 +90,9 @@ async def _started(application: Application) -> None:
 
 
 async def _stopped(application: Application) -> None:
+    beating = application.bot_data.get("heartbeat")
+    if beating:
+        beating.cancel()
     await application.bot_data["rasa"].close()
     application.bot_data["store"].dispose()
 
