@@ -325,3 +325,30 @@ def test_every_action_server_down_the_parent_is_asked_to_send_again_and_nothing_
     assert STEPS[3][1] in say(cluster.url, sender, STEPS[3][0])
     reference = finish_referral(cluster.url, sender, 3)
     assert referrals_of(env, sender) == [reference]
+
+
+def test_delete_my_data_and_the_retention_purge_work_on_postgresql(env):
+    from datetime import datetime, timedelta, timezone
+
+    from actions.delivery.store import make_engine
+    from actions.privacy import conversations
+    from actions.privacy.retention import purge
+
+    cluster: Cluster = env["cluster"]
+    leaving, idle = "telegram:7008", "telegram:7009"
+    say(cluster.url, idle, "What is Circle of Security Parenting?")
+    assert "Are you sure?" in say(cluster.url, leaving, "please delete my data")
+    assert "will be deleted" in say(cluster.url, leaving, "yes, delete it")
+    database_url = cluster.env["DATABASE_URL"]
+    store, tracker = make_engine(database_url), conversations.tracker_store(database_url)
+    try:
+        soon = datetime.now(timezone.utc) + timedelta(minutes=5)
+        assert purge(store, tracker, 30, soon).erased_on_request == 1
+        assert conversations.last_activity(tracker, leaving) is None
+        assert conversations.last_activity(tracker, idle) is not None
+        later = datetime.now(timezone.utc) + timedelta(days=31)
+        assert purge(store, tracker, 30, later).conversations >= 1
+        assert conversations.last_activity(tracker, idle) is None
+    finally:
+        store.dispose()
+        tracker.dispose()
