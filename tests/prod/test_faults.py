@@ -352,3 +352,40 @@ def test_delete_my_data_and_the_retention_purge_work_on_postgresql(env):
     finally:
         store.dispose()
         tracker.dispose()
+
+
+def test_the_web_chat_over_long_polling_stays_with_one_server_behind_nginx(env):
+    """Long polling (where a proxy blocks WebSocket) sends each request separately: without sticky
+    sessions, half of them would reach a server that never heard of the socket.io session."""
+    import asyncio
+    import uuid
+
+    import socketio
+
+    cluster: Cluster = env["cluster"]
+
+    async def chat() -> List[str]:
+        heard: List[str] = []
+        confirmed = asyncio.Event()
+        client = socketio.AsyncClient(reconnection=False)
+        client.on("session_confirm", lambda *_: confirmed.set())
+        client.on("bot_uttered", lambda message: heard.append(message.get("text", "")))
+        await client.connect(cluster.url, transports=["polling"], socketio_path="/socket.io",
+                             headers={"Origin": "http://localhost:8000"})
+        try:
+            await client.emit("session_request", {"session_id": uuid.uuid4().hex})
+            await asyncio.wait_for(confirmed.wait(), 20)
+            for question in ["What is Circle of Security Parenting?", "Who is it for?", "How long is the course?"]:
+                before = len(heard)
+                await client.emit("user_uttered", {"message": question})
+                for _ in range(200):
+                    if len(heard) > before:
+                        break
+                    await asyncio.sleep(0.1)
+                assert len(heard) > before, f"no reply to {question!r}"
+        finally:
+            await client.disconnect()
+        return heard
+
+    heard = asyncio.run(chat())
+    assert any("Circle of Security" in text for text in heard)
