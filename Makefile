@@ -104,6 +104,9 @@ test: $(VENV)/.installed $(WEBCHAT_DEPS) $(CHROMIUM) $(NGINX)
 test-prod: $(MODEL) $(NGINX)
 	$(PY) -m pytest -q -m prod tests
 
+bench: $(MODEL) $(NGINX)
+	$(PY) -m bench
+
 clean:
 	rm -rf models results .stamp-*
 

@@ -1,0 +1,42 @@
+"""The benchmark's knobs, from the environment (BENCH_*), read once."""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Tuple
+
+ROOT = Path(__file__).resolve().parent.parent
+BENCH_DIR = ROOT / "bench"
+
+
+@dataclass(frozen=True)
+class Options:
+    quick: bool
+    samples: int  # timed turns per latency cell
+    concurrency: Tuple[int, ...]
+    hold_seconds: int
+    users: int
+    spawn_rate: int
+    redis_url: str
+    rasa_init_epochs: int  # 0: the default pipeline's own (100)
+
+
+def _int(name: str, default: int) -> int:
+    raw = os.environ.get(name, "").strip()
+    return int(raw) if raw else default
+
+
+def load() -> Options:
+    quick = os.environ.get("BENCH_QUICK", "").strip() not in ("", "0", "false")
+    concurrency = os.environ.get("BENCH_CONCURRENCY", "1,10,50")
+    return Options(
+        quick=quick,
+        samples=_int("BENCH_SAMPLES", 60 if quick else 300),
+        concurrency=tuple(int(c) for c in concurrency.split(",") if c.strip()),
+        hold_seconds=_int("BENCH_HOLD_SECONDS", 20 if quick else 300),
+        users=_int("BENCH_USERS", 50),
+        spawn_rate=_int("BENCH_SPAWN_RATE", 10),
+        redis_url=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/2"),
+        rasa_init_epochs=_int("BENCH_RASA_INIT_EPOCHS", 5 if quick else 0),
+    )
