@@ -5,3 +5,7 @@ TRY_AGAIN = (
     "Sorry, I couldn't save that just now, so please send it again in a minute. "
     f"If you'd rather talk to someone, call the team on {TEAM_PHONE}. In an emergency, call 999."
 )
+NO_REPLY = (
+    "Sorry, something went wrong on my side and I couldn't answer that. Please send it again. "
+    f"If you'd rather talk to someone, call the team on {TEAM_PHONE}. In an emergency, call 999."
+)

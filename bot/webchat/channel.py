@@ -21,7 +21,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 from socketio import AsyncServer
 
-from bot.replies import TRY_AGAIN
+from bot.replies import NO_REPLY, TRY_AGAIN
 from bot.settings import load_settings
 
 logger = logging.getLogger(__name__)
@@ -98,7 +98,8 @@ class WebchatInput(InputChannel):
                 logger.error("Turn refused for a web conversation: %s", type(error).__name__)
                 await output.send_text_message(sender, TRY_AGAIN)
                 return
-            if not output.sent:  # an action failed and Rasa carried on without it: the parent must not be left hanging
-                await output.send_text_message(sender, TRY_AGAIN)
+            if not output.sent:  # mostly an action failed and Rasa carried on without it: never leave them hanging
+                logger.warning("A turn of a web conversation produced no reply; asking for the message again")
+                await output.send_text_message(sender, NO_REPLY)
 
         return webhook
