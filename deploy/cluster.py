@@ -16,7 +16,7 @@ import time
 import urllib.error
 import urllib.request
 from pathlib import Path
-from typing import Dict, IO, List, Optional
+from typing import Dict, IO, Iterable, List, Optional
 
 from deploy import nginx
 
@@ -167,23 +167,32 @@ class Cluster:
         self.wait_healthy(name)
 
     def log_text(self, name: Optional[str] = None) -> str:
-        chunks = []
-        for log_name, log in self.logs.items():
-            if name is None or log_name == name:
-                log.flush()
-                log.seek(0)
-                chunks.append(log.read())
-        return "\n".join(chunks)
+        return read_logs([log for log_name, log in self.logs.items() if name is None or log_name == name])
 
     def stop(self) -> None:
-        for proc in self.procs.values():
-            if proc.poll() is None:
-                proc.terminate()
-        for proc in self.procs.values():
-            try:
-                proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+        stop_all(self.procs.values())
+
+
+def read_logs(logs: Iterable[IO[str]]) -> str:
+    chunks = []
+    for log in logs:
+        log.flush()
+        log.seek(0)
+        chunks.append(log.read())
+    return "\n".join(chunks)
+
+
+def stop_all(procs: Iterable[subprocess.Popen]) -> None:
+    """SIGTERM to every process still running, then up to 30 s each before SIGKILL."""
+    procs = list(procs)
+    for proc in procs:
+        if proc.poll() is None:
+            proc.terminate()
+    for proc in procs:
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
 
 
 def ensure_database(database_url: str) -> None:

@@ -10,15 +10,11 @@ import urllib.request
 from pathlib import Path
 from typing import Dict, IO, List
 
+from deploy.cluster import free_port, read_logs, stop_all
+
 ROOT = Path(__file__).resolve().parent.parent
 MODEL = ROOT / "models" / "cosp.tar.gz"
 BIN = Path(sys.executable).parent
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def wait_for(url: str, seconds: float = 180) -> None:
@@ -80,18 +76,7 @@ class Stack:
         return self
 
     def log_text(self) -> str:
-        text = []
-        for log in self.logs.values():
-            log.flush()
-            log.seek(0)
-            text.append(log.read())
-        return "\n".join(text)
+        return read_logs(self.logs.values())
 
     def stop(self) -> None:
-        for proc in self.procs.values():
-            proc.terminate()
-        for proc in self.procs.values():
-            try:
-                proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+        stop_all(self.procs.values())
