@@ -234,6 +234,10 @@ def main(argv: Optional[List[str]] = None) -> int:
     settings.var_dir.mkdir(parents=True, exist_ok=True)
     cluster = Cluster(settings.var_dir, settings.database_url, settings.redis_url or "", replicas=args.replicas,
                       rasa_port=5005, action_port=5055, first_port=5101, log_to_files=False)
+    def stop_on_sigterm(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt  # so that `finally` stops every child, as with Ctrl-C
+
+    signal.signal(signal.SIGTERM, stop_on_sigterm)
     print(f"Starting {args.replicas} Rasa servers and {args.replicas} action servers behind nginx on :5005 ...",
           file=sys.stderr)
     try:
