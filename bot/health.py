@@ -4,12 +4,11 @@
 store is our SQL store (not Rasa's in-memory stand-in) and answers, and the lock store answers.
 Otherwise 503 naming the check that failed. Load balancers and Kubernetes probes use it.
 
-Installing this channel also turns Rasa's silent in-memory fallback into a refused turn (see
-bot/tracker_store.py), for every channel of the server.
+Like each of our channels, it also turns Rasa's silent in-memory fallback into a refused turn (see
+bot/tracker_store.py, guard_on_start).
 """
 from __future__ import annotations
 
-import logging
 from typing import Any, Awaitable, Callable, Dict, Text
 
 from rasa.core.channels.channel import InputChannel, UserMessage
@@ -18,9 +17,7 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from bot.tracker_store import GuardedSQLTrackerStore, guard, primary, seconds_since_last_failure
-
-logger = logging.getLogger(__name__)
+from bot.tracker_store import GuardedSQLTrackerStore, guard_on_start, primary, seconds_since_last_failure
 
 
 def checks(agent: Any) -> Dict[str, str]:
@@ -56,19 +53,11 @@ class HealthInput(InputChannel):
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         blueprint = Blueprint("health_webhook", __name__)
-
-        @blueprint.listener("after_server_start")
-        async def refuse_instead_of_forgetting(app: Any, _: Any) -> None:
-            agent = getattr(app.ctx, "agent", None)
-            if agent is not None:
-                guard(agent.tracker_store)
+        guard_on_start(blueprint)
 
         @blueprint.route("/", methods=["GET"])
         async def health(request: Request) -> HTTPResponse:
-            agent = getattr(request.app.ctx, "agent", None)
-            if agent is not None:
-                guard(agent.tracker_store)
-            results = checks(agent)
+            results = checks(getattr(request.app.ctx, "agent", None))
             healthy = all(value.startswith("ok") for value in results.values())
             since = seconds_since_last_failure()
             body: Dict[str, Any] = {"status": "ok" if healthy else "unavailable", "checks": results}

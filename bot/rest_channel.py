@@ -16,8 +16,8 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from bot.replies import NO_REPLY
-from bot.tracker_store import guard
+from bot.replies import NO_REPLY, expects_reply
+from bot.tracker_store import guard_on_start
 
 logger = logging.getLogger(__name__)
 
@@ -33,6 +33,7 @@ class LocalRestInput(InputChannel):
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         blueprint = Blueprint(f"{self.name()}_webhook", __name__)
+        guard_on_start(blueprint)
 
         @blueprint.route("/", methods=["GET"])
         async def health(_: Request) -> HTTPResponse:
@@ -47,16 +48,13 @@ class LocalRestInput(InputChannel):
                 return response.json({"error": refused}, status=400)
             if not isinstance(text, str):
                 return response.json({"error": "message must be text"}, status=400)
-            agent = getattr(request.app.ctx, "agent", None)
-            if agent is not None:
-                guard(agent.tracker_store)
             collector = CollectingOutputChannel()
             try:
                 await on_new_message(UserMessage(text, collector, sender, input_channel=self.name()))
             except Exception as error:  # whatever failed, the turn was not kept: say so, never 200
                 logger.error("Turn refused on the %s channel: %s", self.name(), type(error).__name__)
                 return response.json({"error": "the assistant could not take this message now"}, status=503)
-            if not collector.messages and text.strip() != "/restart":
+            if not collector.messages and expects_reply(text):
                 # Mostly an action failed and Rasa carried on without it (Rasa logs that at ERROR);
                 # its events were dropped, so the same message sent again is taken afresh.
                 logger.warning("A turn on the %s channel produced no reply; asking for the message again", self.name())

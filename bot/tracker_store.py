@@ -68,6 +68,17 @@ def guard(tracker_store: TrackerStore) -> None:
         tracker_store._on_tracker_store_error = _refuse
 
 
+def guard_on_start(blueprint: Any) -> None:
+    """Guards the server's tracker store once it has loaded; every channel of ours calls this, so
+    no configuration of our channels runs unguarded."""
+
+    @blueprint.listener("after_server_start")
+    async def refuse_instead_of_forgetting(app: Any, _: Any) -> None:
+        agent = getattr(app.ctx, "agent", None)
+        if agent is not None:
+            guard(agent.tracker_store)
+
+
 def seconds_since_last_failure() -> Optional[float]:
     return time.time() - _Failures.last if _Failures.last else None
 

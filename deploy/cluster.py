@@ -103,9 +103,7 @@ class Cluster:
             commands[f"rasa-{i + 1}"] = [
                 str(BIN / "rasa"), "run", "-m", str(MODEL), "--endpoints", self.endpoints,
                 "--credentials", self.credentials, "-i", "127.0.0.1", "-p", str(port)]
-        conf = nginx.write(self.workdir, rasa_port=self.rasa_port, action_port=self.action_port,
-                           rasa_ports=self.rasa_ports, action_ports=self.action_ports)
-        commands["nginx"] = [NGINX, "-p", str(self.workdir), "-c", str(conf), "-g", "daemon off;"]
+        commands["nginx"] = [NGINX, "-p", str(self.workdir), "-c", str(nginx.path(self.workdir)), "-g", "daemon off;"]
         commands["worker"] = [sys.executable, "-m", "actions.delivery.worker"]
         return commands
 
@@ -150,6 +148,8 @@ class Cluster:
 
     def start(self) -> "Cluster":
         self.migrate()
+        nginx.write(self.workdir, rasa_port=self.rasa_port, action_port=self.action_port,
+                    rasa_ports=self.rasa_ports, action_ports=self.action_ports)
         names = list(self.commands())
         for name in names:
             self.start_process(name)

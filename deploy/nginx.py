@@ -87,9 +87,13 @@ http {{
 """
 
 
+def path(workdir: Path) -> Path:
+    return workdir / "nginx.conf"
+
+
 def write(workdir: Path, **ports) -> Path:
     for sub in ("body", "proxy", "fastcgi", "uwsgi", "scgi"):
         (workdir / "nginx-tmp" / sub).mkdir(parents=True, exist_ok=True)
-    path = workdir / "nginx.conf"
-    path.write_text(config(workdir, **ports))
-    return path
+    target = path(workdir)
+    target.write_text(config(workdir, **ports))
+    return target

@@ -21,15 +21,15 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 from socketio import AsyncServer
 
-from bot.replies import NO_REPLY, TRY_AGAIN
+from bot.replies import NO_REPLY, TRY_AGAIN, expects_reply
 from bot.settings import load_settings
+from bot.tracker_store import guard_on_start
 
 logger = logging.getLogger(__name__)
 
 SESSION_ID = re.compile(r"^[0-9a-f]{32}$")
 MAX_MESSAGE = 2000
 TOO_LONG = "That message is too long for me: please keep it under 2,000 characters."
-
 
 
 class _CountingOutput(SocketIOOutput):
@@ -66,6 +66,7 @@ class WebchatInput(InputChannel):
         sio = AsyncServer(async_mode="sanic", cors_allowed_origins=self.allowed_origins)
         self.sio = sio
         webhook = SocketBlueprint(sio, "/socket.io", "webchat_webhook", __name__)
+        guard_on_start(webhook)
 
         @webhook.route("/", methods=["GET"])
         async def health(_: Request) -> HTTPResponse:
@@ -98,7 +99,7 @@ class WebchatInput(InputChannel):
                 logger.error("Turn refused for a web conversation: %s", type(error).__name__)
                 await output.send_text_message(sender, TRY_AGAIN)
                 return
-            if not output.sent:  # mostly an action failed and Rasa carried on without it: never leave them hanging
+            if not output.sent and expects_reply(text):  # mostly an action failed and Rasa carried on without it: never leave them hanging
                 logger.warning("A turn of a web conversation produced no reply; asking for the message again")
                 await output.send_text_message(sender, NO_REPLY)
 
