@@ -38,6 +38,7 @@ from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.types import TypeDecorator
 
+from actions.delivery import sqlite_pragmas
 from actions.delivery.migrate import upgrade
 from actions.referral.questions import EMAIL, NOT_GIVEN, PHONE
 from actions.referral.record import ReferralRecord
@@ -136,8 +137,9 @@ deliveries = Table(
 
 def make_engine(database_url: str) -> Engine:
     """An engine for the referral store, its schema migrated to the newest revision; for SQLite also
-    its folder, WAL journalling (readers do not block the writer) and a busy timeout (writers wait, not
-    fail); elsewhere connections checked before use, so a restarted PostgreSQL only costs a reconnect."""
+    its folder and the connection settings of sqlite_pragmas.configure (WAL journalling, writers that
+    wait their turn); elsewhere connections checked before use, so a restarted PostgreSQL only costs a
+    reconnect."""
     url = make_url(database_url)
     is_sqlite = url.get_backend_name() == "sqlite"
     if is_sqlite and url.database and url.database != ":memory:" and not url.database.startswith("file:"):
@@ -149,23 +151,13 @@ def make_engine(database_url: str) -> Engine:
         **({} if is_sqlite else {"pool_pre_ping": True}),
     )
     if is_sqlite:
-        event.listen(engine, "connect", _set_sqlite_pragmas)
+        event.listen(engine, "connect", sqlite_pragmas.configure)
     try:
         upgrade(engine)
     except BaseException:
         engine.dispose()
         raise
     return engine
-
-
-def _set_sqlite_pragmas(dbapi_connection: Any, connection_record: Any) -> None:
-    cursor = dbapi_connection.cursor()
-    try:
-        cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA busy_timeout=5000")
-        cursor.execute("PRAGMA foreign_keys=ON")
-    finally:
-        cursor.close()
 
 
 def save_referral(engine: Engine, record: ReferralRecord, channels: Sequence[str] = ("email",)) -> str:
