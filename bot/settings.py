@@ -213,7 +213,9 @@ def load_settings(env: Optional[Mapping[str, str]] = None) -> Settings:
 
 
 def load_dotenv() -> None:
-    env_file = PROJECT_ROOT / ".env"
+    """Reads COSP_ENV_FILE (default: `.env` at the project root) into the environment, never over a
+    variable already set; the tests point it at /dev/null so that a deployer's `.env` is never used."""
+    env_file = Path(os.environ.get("COSP_ENV_FILE", "").strip() or PROJECT_ROOT / ".env")
     if env_file.exists():
         import dotenv
 

@@ -1,7 +1,6 @@
 """Starting the real processes for end-to-end tests."""
 from __future__ import annotations
 
-import os
 import socket
 import subprocess
 import sys
@@ -11,6 +10,7 @@ from pathlib import Path
 from typing import Dict, IO, List
 
 from deploy.cluster import free_port, read_logs, stop_all
+from tests.environment import check_harmless, process_env
 
 ROOT = Path(__file__).resolve().parent.parent
 MODEL = ROOT / "models" / "cosp.tar.gz"
@@ -44,10 +44,7 @@ class Stack:
     def __init__(self, tmp: Path, **env: str) -> None:
         self.tmp = tmp
         self.rasa_port, self.action_port = free_port(), free_port()
-        self.env = dict(
-            os.environ,
-            PYTHONPATH=str(ROOT),
-            RASA_TELEMETRY_ENABLED="false",
+        self.env = process_env(
             COSP_VAR_DIR=str(tmp),
             TRACKER_DATABASE_URL=f"sqlite:///{tmp / 'tracker.db'}",
             ACTION_SERVER_URL=f"http://127.0.0.1:{self.action_port}/webhook",
@@ -61,8 +58,10 @@ class Stack:
         self.logs: Dict[str, IO[str]] = {}
 
     def start(self, name: str, command: List[str], **extra_env: str) -> subprocess.Popen:
+        env = {**self.env, **extra_env}
+        check_harmless(env)
         log = self.logs[name] = open(self.tmp / f"{name}.log", "w+")
-        proc = subprocess.Popen(command, cwd=ROOT, env={**self.env, **extra_env}, stdout=log, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
         self.procs[name] = proc
         return proc
 

@@ -1,7 +1,6 @@
-"""The referral store's Alembic migrations, on SQLite and on this machine's PostgreSQL (tests/pg.py)."""
+"""The referral store's Alembic migrations, on SQLite and on the tests' own PostgreSQL (tests/pg.py)."""
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 import threading
@@ -20,6 +19,7 @@ from actions.delivery import store
 from actions.delivery.migrate import UnknownSchema, current_revision, head, upgrade
 from actions.delivery.store import claim_due_jobs, get_referral, list_deliveries, make_engine, mark_sent
 from actions.privacy import erasure
+from tests.environment import process_env
 from tests.pg import fresh_database
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -83,7 +83,7 @@ def url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'var' / 'referrals.db'}"
     else:
-        with fresh_database() as database:
+        with fresh_database(request.getfixturevalue("postgres_url")) as database:
             yield database
 
 
@@ -169,7 +169,7 @@ make_engine(sys.argv[1]).dispose()
 
 def test_processes_starting_at_once_all_succeed(url: str) -> None:
     at = time.time() + 3  # after every process has imported what it needs (about 1 s)
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    env = process_env()
     processes = [
         subprocess.Popen([sys.executable, "-c", START_AT, url, str(at)], cwd=ROOT, env=env, stderr=subprocess.PIPE, text=True)
         for _ in range(6)
@@ -209,7 +209,7 @@ def test_threads_migrating_different_databases_at_once_all_succeed(tmp_path: Pat
 
 
 def test_the_migrate_command_upgrades_and_prints_the_revision(url: str, tmp_path: Path) -> None:
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "COSP_VAR_DIR": str(tmp_path / "var"), "DATABASE_URL": url}
+    env = process_env(COSP_VAR_DIR=str(tmp_path / "var"), DATABASE_URL=url)
     command = [sys.executable, "-m", "actions.delivery.migrate"]
     for _ in range(2):  # the second run finds nothing to do
         done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)

@@ -43,7 +43,25 @@ def test_env_example_documents_every_variable_and_loads_cleanly():
     from tests.support import ROOT
 
     source = (ROOT / "bot" / "settings.py").read_text()
-    read = set(re.findall(r'"([A-Z][A-Z0-9_]{2,})"', source)) - {"COSP_VAR_DIR"}
+    # Where the files are, not what is in them: set in the environment, never in .env (see the README).
+    read = set(re.findall(r'"([A-Z][A-Z0-9_]{2,})"', source)) - {"COSP_VAR_DIR", "COSP_ENV_FILE"}
     documented = dotenv_values(ROOT / ".env.example")
     assert read - set(documented) == set()
     load_settings({k: v for k, v in documented.items() if v})  # the example itself is valid
+
+
+def test_the_env_file_read_is_the_one_cosp_env_file_names(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """The tests name /dev/null, so a deployer's `.env` with a real SMTP server is never read by them."""
+    from bot.settings import load_dotenv
+
+    env_file = tmp_path / "elsewhere.env"
+    env_file.write_text("SMTP_HOST=smtp.example.org\n")
+    monkeypatch.delenv("SMTP_HOST", raising=False)
+    monkeypatch.setenv("COSP_ENV_FILE", str(env_file))
+    load_dotenv()
+    assert load_settings().smtp_host == "smtp.example.org"
+
+    monkeypatch.delenv("SMTP_HOST")
+    monkeypatch.setenv("COSP_ENV_FILE", "/dev/null")
+    load_dotenv()
+    assert load_settings().smtp_host is None

@@ -1,5 +1,5 @@
-"""The referral store and outbox, on a real SQLite file and (where marked by the `url` fixture) on this
-machine's PostgreSQL too, as several action servers and delivery workers use it."""
+"""The referral store and outbox, on a real SQLite file and (where marked by the `url` fixture) on the
+tests' own PostgreSQL too, as several action servers and delivery workers use it."""
 from __future__ import annotations
 
 import threading
@@ -51,7 +51,7 @@ def url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     if request.param == "sqlite":
         yield database_url(tmp_path)
     else:
-        with fresh_database() as database:
+        with fresh_database(request.getfixturevalue("postgres_url")) as database:
             yield database
 
 
@@ -285,8 +285,8 @@ def test_the_same_submission_from_several_action_servers_at_once_is_stored_once(
         server.dispose()
 
 
-def test_on_postgresql_a_worker_passes_over_jobs_another_is_claiming_without_waiting() -> None:
-    with fresh_database() as url:
+def test_on_postgresql_a_worker_passes_over_jobs_another_is_claiming_without_waiting(postgres_url: str) -> None:
+    with fresh_database(postgres_url) as url:
         engine = make_engine(url)
         impatient = make_engine(url + "?options=-c%20lock_timeout%3D2000")  # waiting for a lock fails, not hangs
         save_many(engine, 3)
@@ -332,9 +332,9 @@ def test_a_claim_whose_lease_ran_out_unclaimed_still_marks_the_job(engine: Engin
     assert [job["status"] for job in list_deliveries(engine)] == ["sent"]
 
 
-def test_on_postgresql_the_next_call_after_its_connections_were_cut_succeeds() -> None:
+def test_on_postgresql_the_next_call_after_its_connections_were_cut_succeeds(postgres_url: str) -> None:
     """What a PostgreSQL restart does to the pool: every connection in it is dead."""
-    with fresh_database() as url:
+    with fresh_database(postgres_url) as url:
         engine = make_engine(url)
         save_referral(engine, make_record())  # a connection now waits in the pool
         with create_engine(url, future=True).connect() as admin:

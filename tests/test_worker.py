@@ -369,10 +369,10 @@ def test_a_worker_whose_job_was_taken_over_leaves_its_outcome_to_the_new_claim(
     assert mark_sent(engine, other["id"], t0 + timedelta(seconds=62), claim_token=other["claim_token"])
 
 
-def test_workers_on_postgresql_deliver_each_referral_exactly_once(tmp_path: Path) -> None:
+def test_workers_on_postgresql_deliver_each_referral_exactly_once(tmp_path: Path, postgres_url: str) -> None:
     settings = load_settings({"COSP_VAR_DIR": str(tmp_path / "var")})
     delivered: List[str] = []
-    with fresh_database() as url:
+    with fresh_database(postgres_url) as url:
         engines = [make_engine(url) for _ in range(3)]
         for n in range(30):
             save_referral(engines[0], make_record(f"COSP-{n:05d}"))
