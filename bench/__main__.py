@@ -23,13 +23,14 @@ import psutil
 from bench import latency, nlu_eval, report, resources, throughput, training
 from bench.options import BENCH_DIR, ROOT, Options, load
 from bench.progress import say
-from bench.stack import null_action_server, serving
+from bench.stack import null_action_server, postgres, redis, serving
 from deploy.cluster import Cluster
 
 
 class Run:
-    def __init__(self, options: Options) -> None:
+    def __init__(self, options: Options, postgres_url: str, redis_url: str) -> None:
         self.options = options
+        self.postgres_url, self.redis_url = postgres_url, redis_url
         self.results: Dict = {"latency": {}, "throughput": {}, "memory_mb": {}, "startup_seconds": {},
                               "training": {}, "nlu": {}}
         self.failures: Dict[str, str] = {}
@@ -47,10 +48,10 @@ class Run:
 
     def one_replica(self) -> None:
         opts, results = self.options, self.results
-        with serving("ours-1", 1, opts.redis_url) as ours:
+        with serving("ours-1", 1, self.postgres_url, self.redis_url) as ours:
             with self.section("latency (ours beside the same Rasa with a null action server)"):
                 with null_action_server() as null, \
-                        serving("baseline-1", 1, opts.redis_url, ACTION_SERVER_URL=null.url) as base:
+                        serving("baseline-1", 1, self.postgres_url, self.redis_url, ACTION_SERVER_URL=null.url) as base:
                     results["latency"] = latency.run({"ours": ours.rasa_url(0), "baseline": base.rasa_url(0)}, opts)
                     results["memory_mb"]["baseline"] = {**resources.memory(base),
                                                         "null-actions": resources.rss_mb(null.pid)}
@@ -62,7 +63,7 @@ class Run:
             self.hold(ours, "1 replica")
 
     def two_replicas(self) -> None:
-        with serving("ours-2", 2, self.options.redis_url) as ours:
+        with serving("ours-2", 2, self.postgres_url, self.redis_url) as ours:
             self.hold(ours, "2 replicas")
 
     def hold(self, cluster: Cluster, label: str) -> None:
@@ -114,7 +115,12 @@ def _stop_on_sigterm(*_: object) -> None:
 def main() -> int:
     signal.signal(signal.SIGTERM, _stop_on_sigterm)
     options = load()
-    run = Run(options)
+    with postgres() as postgres_url, redis(options) as redis_url:
+        return measure(Run(options, postgres_url, redis_url))
+
+
+def measure(run: Run) -> int:
+    options = run.options
     started = time.time()
     run.results["run"] = {"quick": options.quick, "options": options.__dict__ | {"concurrency": list(options.concurrency)},
                           "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "machine_at_start": _machine()}

@@ -18,7 +18,7 @@ class Options:
     hold_seconds: int
     users: int
     spawn_rate: int
-    redis_url: str
+    redis_url: str  # BENCH_REDIS_URL; empty: the benchmark starts its own
     rasa_init_epochs: int  # 0: the default pipeline's own (100)
 
 
@@ -37,6 +37,6 @@ def load() -> Options:
         hold_seconds=_int("BENCH_HOLD_SECONDS", 20 if quick else 300),
         users=_int("BENCH_USERS", 50),
         spawn_rate=_int("BENCH_SPAWN_RATE", 10),
-        redis_url=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/2"),
+        redis_url=os.environ.get("BENCH_REDIS_URL", "").strip(),  # empty: a Redis of the benchmark's own
         rasa_init_epochs=_int("BENCH_RASA_INIT_EPOCHS", 5 if quick else 0),
     )

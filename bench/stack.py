@@ -11,19 +11,48 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
-from bench.options import ROOT
+from bench.options import ROOT, Options
 from bench.progress import say
 from deploy.cluster import Cluster, answers, free_port
-from tests.pg import create_database, drop_database
+from tests import pg
+from tests.environment import process_env
+from tests.redis_server import RedisServer
 
 
 @contextmanager
-def serving(label: str, replicas: int, redis_url: str, **env: str) -> Iterator[Cluster]:
+def postgres() -> Iterator[str]:
+    """The server the benchmark's databases are made on: TEST_POSTGRES_URL, else one of its own (with
+    fsync on, as in production), removed at the end."""
+    if pg.EXTERNAL:
+        yield pg.EXTERNAL
+        return
+    with pg.own_server(durable=True) as server:
+        yield server.url
+
+
+@contextmanager
+def redis(options: Options) -> Iterator[str]:
+    """BENCH_REDIS_URL, else a Redis of the benchmark's own."""
+    if options.redis_url:
+        yield options.redis_url
+        return
+    workdir = Path(tempfile.mkdtemp(prefix="cosp-bench-redis-"))
+    server = RedisServer(workdir)
+    server.start()
+    try:
+        yield server.url
+    finally:
+        server.stop()
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+@contextmanager
+def serving(label: str, replicas: int, postgres_url: str, redis_url: str, **env: str) -> Iterator[Cluster]:
     """`replicas` Rasa servers (REST channel on, production stores) on a fresh PostgreSQL database."""
     workdir = Path(tempfile.mkdtemp(prefix=f"cosp-bench-{label}-"))
-    database_url = create_database("cosp_bench")
+    database_url = pg.create_database(postgres_url, "cosp_bench")
     cluster = Cluster(workdir, database_url, redis_url, replicas=replicas, credentials="credentials.yml",
-                      endpoints="endpoints.prod.yml", TRACKER_DATABASE_URL=database_url, **env)
+                      endpoints="endpoints.prod.yml", base_env=process_env(), TRACKER_DATABASE_URL=database_url, **env)
     say(f"starting {label}: {replicas} Rasa server(s), {replicas} action server(s), nginx, worker")
     try:
         try:
@@ -37,7 +66,7 @@ def serving(label: str, replicas: int, redis_url: str, **env: str) -> Iterator[C
         cluster.stop()
         for log in cluster.logs.values():
             log.close()
-        drop_database(database_url)
+        pg.drop_database(database_url)
         shutil.rmtree(workdir, ignore_errors=True)
         say(f"{label} stopped, its database dropped")
 

@@ -47,7 +47,8 @@ def bin_dir() -> Path:
 class PostgresServer:
     """`postgres` as a child process of the tests, its data in a temporary folder."""
 
-    def __init__(self) -> None:
+    def __init__(self, durable: bool = False) -> None:
+        self.durable = durable  # fsync as in production (the benchmark); off for the tests' speed
         self.bin = bin_dir()
         self.port = free_port()
         self.dir = Path(tempfile.mkdtemp(prefix="cosp-test-pg-"))
@@ -79,8 +80,8 @@ class PostgresServer:
         log = open(self.log, "a")
         self.proc = subprocess.Popen(
             [str(self.bin / "postgres"), "-D", str(self.data), "-p", str(self.port), "-k", str(self.dir),
-             "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off", "-c", "synchronous_commit=off",
-             "-c", "full_page_writes=off", "-c", "max_connections=200"],
+             "-c", "listen_addresses=127.0.0.1", "-c", "max_connections=200",
+             *([] if self.durable else ["-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off"])],
             stdout=log, stderr=subprocess.STDOUT, env=self._env(), cwd=self.dir, **self._run_as())
         log.close()
         self.wait_ready()
@@ -137,9 +138,9 @@ def _unprivileged_user() -> pwd.struct_passwd:
 
 
 @contextmanager
-def own_server() -> Iterator[PostgresServer]:
+def own_server(durable: bool = False) -> Iterator[PostgresServer]:
     """A new server for the duration, removed afterwards."""
-    server = PostgresServer()
+    server = PostgresServer(durable)
     try:
         yield server.initdb().start()
     finally:

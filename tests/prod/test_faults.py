@@ -1,5 +1,6 @@
 """Production faults survived: two Rasa servers and two action servers behind nginx, on a real
-PostgreSQL (this machine's) and a real Redis, with the delivery worker and a real SMTP server.
+PostgreSQL and a real Redis (both the tests' own, so they can be restarted and stopped), with the
+delivery worker and a real SMTP server.
 
 Each test is one fault in the middle of a real referral: a Rasa server killed, an action server
 killed during submission, PostgreSQL restarted, the database refusing connections, Redis down, and
@@ -23,7 +24,9 @@ from aiosmtpd.controller import Controller
 from sqlalchemy import create_engine, text
 
 from deploy.cluster import Cluster, answers, free_port, wait_until
-from tests.pg import create_database, drop_database
+from tests import pg
+from tests.environment import process_env
+from tests.redis_server import RedisServer
 from tests.support import MODEL
 from tests.test_end_to_end import ANSWERS, Inbox, emails_for
 
@@ -47,50 +50,39 @@ STEPS: List[Tuple[str, str]] = [
 ]
 
 
-class Redis:
-    """A Redis server of the test's own, so it can be stopped without touching the machine's."""
-
-    def __init__(self, workdir: Path) -> None:
-        self.port, self.workdir = free_port(), workdir
-        self.proc: Optional[subprocess.Popen] = None
-
-    @property
-    def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/1"
-
-    def start(self) -> None:
-        self.proc = subprocess.Popen(
-            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-             "--dir", str(self.workdir)], stdout=subprocess.DEVNULL)
-        wait_until(lambda: subprocess.run(["redis-cli", "-p", str(self.port), "ping"], capture_output=True,
-                                          text=True).stdout.strip() == "PONG", "redis up", 30)
-
-    def stop(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait()
+@pytest.fixture(scope="module")
+def postgres() -> Iterator[pg.PostgresServer]:
+    """This suite restarts and blocks PostgreSQL, so it always has a server of its own."""
+    try:
+        server = pg.PostgresServer()
+    except pg.PostgresUnavailable as error:
+        pytest.skip(str(error))
+    try:
+        yield server.initdb().start()
+    finally:
+        server.remove()
 
 
 @pytest.fixture(scope="module")
-def env(tmp_path_factory) -> Iterator[Dict]:
+def env(tmp_path_factory, postgres: pg.PostgresServer) -> Iterator[Dict]:
     workdir = tmp_path_factory.mktemp("prod")
-    database_url = create_database("cosp_prod_test")
-    redis = Redis(workdir)
+    database_url = pg.create_database(postgres.url, "cosp_prod_test")
+    redis = RedisServer(workdir)
     redis.start()
     inbox = Inbox()
     smtp = Controller(inbox, hostname="127.0.0.1", port=free_port())
     smtp.start()
-    cluster = Cluster(workdir, database_url, redis.url, replicas=2, BRIDGE_SECRET=SECRET,
+    cluster = Cluster(workdir, database_url, redis.url, replicas=2, base_env=process_env(), BRIDGE_SECRET=SECRET,
                       SMTP_HOST="127.0.0.1", SMTP_PORT=str(smtp.port), REFERRAL_EMAIL_TO="staff@example.org",
                       DELIVERY_POLL_SECONDS="0.5", DELIVERY_MAX_BACKOFF_SECONDS="5")
     try:
         cluster.start()
-        yield {"cluster": cluster, "redis": redis, "inbox": inbox, "db": create_engine(database_url, future=True, pool_pre_ping=True)}
+        yield {"cluster": cluster, "redis": redis, "inbox": inbox, "postgres": postgres,
+               "db": create_engine(database_url, future=True, pool_pre_ping=True)}
     finally:
         cluster.stop()
         smtp.stop()
         redis.stop()
-        drop_database(database_url)
 
 
 def post(base: str, sender: str, message: str, timeout: float = 60) -> Tuple[int, List[dict]]:
@@ -141,9 +133,28 @@ def referrals_of(env: Dict, sender: str) -> List[str]:
 
 
 def one_email(env: Dict, reference: str) -> None:
-    wait_until(lambda: emails_for(env["inbox"], reference), f"email for {reference}", 60)
-    time.sleep(3)  # a second copy, if there were one, would arrive in this time
+    """The worker has recorded the email as sent (so will not send it again), and it arrived once."""
+    wait_until(lambda: email_job_status(env, reference) == "sent", f"email for {reference} recorded as sent", 60)
     assert len(emails_for(env["inbox"], reference)) == 1
+
+
+def email_job_status(env: Dict, reference: str) -> Optional[str]:
+    with env["db"].connect() as conn:
+        return conn.execute(text(
+            "SELECT d.status FROM deliveries d JOIN referrals r ON r.id = d.referral_id "
+            "WHERE r.reference = :r AND d.channel = 'email'"), {"r": reference}).scalar_one_or_none()
+
+
+def tickets_waiting(env: Dict, sender: str) -> int:
+    """How many turns of this conversation hold a ticket in Rasa's Redis lock (bot/lock_store.py)."""
+    import redis
+
+    client = redis.Redis.from_url(env["redis"].url, socket_timeout=3)
+    try:
+        lock = client.get(f"cosp:lock:{sender}")
+    finally:
+        client.close()
+    return len(json.loads(lock)["tickets"]) if lock else 0
 
 
 def waiting_on_lock(env: Dict, table: str) -> List[int]:
@@ -223,11 +234,9 @@ def test_an_action_server_killed_during_submission_the_referral_is_stored_and_se
 
 def test_postgresql_restarted_mid_conversation_the_conversation_continues(env):
     cluster: Cluster = env["cluster"]
-    version = sorted(p.name for p in Path("/etc/postgresql").iterdir())[-1]
     sender = "telegram:7003"
     go_to_step(cluster.url, sender, 3)
-    subprocess.run(["pg_ctlcluster", "--skip-systemctl-redirect", version, "main", "restart", "-m", "fast"],
-                   check=True, capture_output=True)
+    env["postgres"].restart()  # fast shutdown: every connection of every server is cut
     deadline = time.time() + 60
     status, replies = post(cluster.url, sender, STEPS[3][0])
     while status != 200 and time.time() < deadline:  # refused while it comes back: never half-kept
@@ -296,7 +305,7 @@ def test_one_parents_two_messages_at_two_replicas_at_once_are_processed_in_order
         wait_until(lambda: waiting_on_lock(env, "events"), "rasa-1 holding the conversation", 30)
         two = threading.Thread(target=lambda: results.update(second=post(cluster.rasa_url(1), sender, second)))
         two.start()
-        time.sleep(2)  # rasa-2 has the second message now, and must wait its turn
+        wait_until(lambda: tickets_waiting(env, sender) == 2, "rasa-2 queued behind rasa-1 in the lock", 30)
     finally:
         blocker.rollback()
         holder.close()

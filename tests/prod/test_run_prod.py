@@ -2,18 +2,18 @@
 what is wrong with its configuration, and stops every process it started."""
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import psutil
 import pytest
 
 from deploy.cluster import answers, wait_until
+from tests.environment import process_env
 from tests.pg import create_database, drop_database
+from tests.redis_server import RedisServer
 from tests.support import MODEL, ROOT
 
 pytestmark = [
@@ -26,8 +26,7 @@ pytestmark = [
 def run_prod(tmp_path: Path, **env: str) -> subprocess.Popen:
     return subprocess.Popen(
         [sys.executable, "-m", "deploy.cluster", "--replicas", "1"], cwd=ROOT,
-        env={**os.environ, "PYTHONPATH": str(ROOT), "RASA_TELEMETRY_ENABLED": "false",
-             "COSP_VAR_DIR": str(tmp_path), **env},
+        env=process_env(COSP_VAR_DIR=str(tmp_path), **env),
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 
 
@@ -38,9 +37,11 @@ def test_a_sqlite_database_url_is_refused_by_name(tmp_path):
     assert "DATABASE_URL must be a postgresql:// URL" in out
 
 
-def test_it_starts_healthy_and_stops_every_process_on_sigterm(tmp_path):
-    database_url = create_database("cosp_run_prod")
-    proc = run_prod(tmp_path, DATABASE_URL=database_url, REDIS_URL="redis://127.0.0.1:6379/4")
+def test_it_starts_healthy_and_stops_every_process_on_sigterm(tmp_path, postgres_url):
+    database_url = create_database(postgres_url, "cosp_run_prod")
+    redis = RedisServer(tmp_path)
+    redis.start()
+    proc = run_prod(tmp_path, DATABASE_URL=database_url, REDIS_URL=redis.url)
     try:
         wait_until(lambda: answers("http://127.0.0.1:5005/webhooks/health/") or proc.poll() is not None,
                    "run-prod healthy on :5005", 240)
@@ -49,9 +50,16 @@ def test_it_starts_healthy_and_stops_every_process_on_sigterm(tmp_path):
         assert len(children) >= 5  # Rasa, actions, nginx, worker, web
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=90) == 0
-        time.sleep(1)
-        assert [c.pid for c in children if c.is_running() and c.status() != psutil.STATUS_ZOMBIE] == []
+        wait_until(lambda: not [c for c in children if running(c)], "every child of run-prod gone", 30)
     finally:
         if proc.poll() is None:
             proc.kill()
+        redis.stop()
         drop_database(database_url)
+
+
+def running(process: psutil.Process) -> bool:
+    try:
+        return process.is_running() and process.status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
