@@ -2,14 +2,16 @@
 from __future__ import annotations
 
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
 import urllib.request
+from contextlib import closing
 from pathlib import Path
-from typing import Dict, IO, List
+from typing import Dict, IO, Iterable, List
 
-from deploy.cluster import free_port, read_logs, stop_all
+from deploy.cluster import free_port, read_logs, stop_all, wait_until
 from tests.environment import check_harmless, process_env
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -73,6 +75,25 @@ class Stack:
         wait_for(f"http://127.0.0.1:{self.action_port}/health")
         wait_for(f"http://127.0.0.1:{self.rasa_port}/")
         return self
+
+    def deliveries(self, reference: str) -> Dict[str, Dict[str, object]]:
+        """The delivery jobs of one referral, by channel, as the worker has recorded them."""
+        path = self.tmp / "referrals.db"
+        if not path.exists():
+            return {}
+        with closing(sqlite3.connect(path, timeout=30)) as conn:
+            rows = conn.execute(
+                "SELECT d.channel, d.status, d.attempts, d.last_error FROM deliveries d "
+                "JOIN referrals r ON r.id = d.referral_id WHERE r.reference = ?", (reference,)).fetchall()
+        return {channel: {"status": status, "attempts": attempts, "last_error": error}
+                for channel, status, attempts, error in rows}
+
+    def wait_until_delivered(self, reference: str, channels: Iterable[str] = ("email",), seconds: float = 60) -> None:
+        """Until the worker has recorded each job as sent: from then on it never sends that job
+        again, so what has arrived by now is all that ever will."""
+        wanted = set(channels)
+        wait_until(lambda: {c for c, job in self.deliveries(reference).items() if job["status"] == "sent"} >= wanted,
+                   f"{reference} delivered by {', '.join(sorted(wanted))}", seconds)
 
     def log_text(self) -> str:
         return read_logs(self.logs.values())

@@ -18,6 +18,7 @@ import sqlite3
 import time
 import urllib.error
 import urllib.request
+from contextlib import closing
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from pathlib import Path
@@ -31,6 +32,7 @@ from actions.referral.consent import is_known_version
 from actions.referral.form import CONSENT_GIVEN_AT, CONSENT_VERSION_SLOT, check
 from actions.referral.result import Valid
 from actions.referral.submission import first_unfit_answer
+from deploy.cluster import wait_until
 from tests import strategies as s
 from tests.support import MODEL, ROOT, Stack
 
@@ -322,7 +324,7 @@ def test_the_markup_reply_logs_no_error(run: Run) -> None:
 
 def test_no_crash_in_the_logs(run: Run) -> None:
     _after_the_conversations(run)
-    time.sleep(1)  # the worker's last poll
+    wait_until(lambda: _undelivered(run) == 0, "the worker has sent every referral", 60)  # its logs are complete
     log = run.stack.log_text()
     for sign in ("Traceback (most recent call last)", "Falling back to use the 'InMemoryTrackerStore'"):
         assert sign not in log, log[max(0, log.find(sign) - 2000): log.find(sign) + 3000]
@@ -330,6 +332,13 @@ def test_no_crash_in_the_logs(run: Run) -> None:
     assert not errors, errors[:20]
     dead = {name: proc.returncode for name, proc in run.stack.procs.items() if proc.poll() is not None}
     assert not dead, f"processes exited: {dead}"
+
+
+def _undelivered(run: Run) -> int:
+    if not run.referral_db.exists():
+        return 0
+    with closing(sqlite3.connect(run.referral_db, timeout=30)) as conn:
+        return conn.execute("SELECT count(*) FROM deliveries WHERE status <> 'sent'").fetchone()[0]
 
 
 def test_every_stored_referral_passes_its_checks_and_has_consent(run: Run) -> None:

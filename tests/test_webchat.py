@@ -7,7 +7,6 @@ import email
 import email.policy
 import shutil
 import sys
-import time
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -129,10 +128,7 @@ def test_a_parent_asks_refers_reloads_and_submits(site, page):
     assert link.get_attribute("href") == "tel:01472252570"
 
     mail_dir = Path(site["stack"].tmp) / "mail"
-    deadline = time.time() + 30
-    while not (mail_dir / f"{reference}.eml").exists() and time.time() < deadline:
-        time.sleep(0.5)
-    time.sleep(2)
+    site["stack"].wait_until_delivered(reference)
     assert [p.name for p in mail_dir.glob("*.eml")] == [f"{reference}.eml"]
     body = email.message_from_bytes((mail_dir / f"{reference}.eml").read_bytes(), policy=email.policy.default)
     assert "Zofia Exampleńska" in body.get_body(("plain",)).get_content()
