@@ -11,6 +11,7 @@ import pytest
 from actions.delivery.telegram_staff import TelegramSendFailed, TelegramStaffChannel, staff_notification
 from bot.settings import load_settings
 from bot.telegram.render import MAX_CALLBACK_BYTES, callback_data, payload_of, split_text
+from tests.environment import process_env
 from tests.fakes.telegram_api import FakeTelegram
 from tests.support import ROOT
 
@@ -80,7 +81,7 @@ def test_a_429_is_reported_with_how_long_to_wait_and_nothing_sent(fake):
 def test_make_run_starts_the_bridge_only_with_a_token():
     def processes(**env):
         result = subprocess.run([sys.executable, "-m", "bot.processes"], cwd=ROOT, capture_output=True, text=True,
-                                env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin", **env})
+                                env=process_env(TELEGRAM_API_BASE_URL="http://127.0.0.1:9/bot", **env))
         return result.returncode, result.stdout.split(), result.stderr
 
     code, names, said = processes()
