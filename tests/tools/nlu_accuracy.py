@@ -1,8 +1,14 @@
-"""Evaluates the trained model on the held-out test set and the risk wordings; exits 1 when
-intent or answer accuracy is under 0.9, or any risk message misses the safety reply.
+"""The NLU gate: the trained model on the held-out test set and the risk wordings. Exits 1, naming
+every reason, when
+- intent or answer accuracy is under THRESHOLD;
+- any intent in FLOORS is recognised in fewer than its floor of its examples (one overall figure
+  hides an intent lost altogether: every "stop" misread still leaves 0.97);
+- any risk message misses the safety reply, or any harmless message gets it (a false alarm).
 
 Answer accuracy: the reply to the predicted intent states the facts the true topic must state
-(the phrases of docs/content.md), so two topics that share an answer are not counted as wrong.
+(the phrases of docs/content.md), so two topics that share an answer are not counted as wrong. The
+fallback reply is never a right answer, even though it gives the phone number and email.
+`judge` decides from the predictions alone, so the gate itself is tested (tests/test_nlu_gate.py).
 """
 from __future__ import annotations
 
@@ -10,13 +16,19 @@ import asyncio
 import json
 import sys
 from collections import Counter
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Dict, List, Tuple
+from typing import Dict, List, Mapping, Sequence, Tuple
 
 import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
 THRESHOLD = 0.9
+SAFETY = "safety_risk"
+FALLBACK = "nlu_fallback"
+# Share of each intent's held-out examples that must be recognised as it. The safety intent's floor
+# applies to tests/data/risk_messages.txt (the held-out set has no safety block), where it is every one.
+FLOORS: Dict[str, float] = {"stop": 0.8, "why_ask": 0.8, "start_referral": 0.8, SAFETY: 1.0}
 
 # Phrases each topic's answer must contain (docs/content.md, "in the answer").
 MUST_SAY: Dict[str, List[str]] = {
@@ -41,10 +53,21 @@ MUST_SAY: Dict[str, List[str]] = {
     "ask_struggling_to_bond": ["isn't always easy"],
     "ask_talk_to_person": ["01472 252570"],
     "ask_unknown_detail": ["01472 252570"],
-    "safety_risk": ["999", "111"],
+    SAFETY: ["999", "111"],
 }
 # The reply each intent gets (outside a referral).
-REPLY_OF = {"safety_risk": "utter_safety", "nlu_fallback": "utter_default", "start_referral": "utter_referral_intro"}
+REPLY_OF = {SAFETY: "utter_safety", FALLBACK: "utter_default", "start_referral": "utter_referral_intro"}
+
+
+@dataclass
+class Verdict:
+    result: Dict[str, object]
+    failures: List[str] = field(default_factory=list)
+    wrong_answers: List[Tuple[str, str, str]] = field(default_factory=list)  # (text, truth, guess)
+
+    @property
+    def passed(self) -> bool:
+        return not self.failures
 
 
 def load_examples(path: Path) -> List[Tuple[str, str]]:
@@ -58,9 +81,89 @@ def load_examples(path: Path) -> List[Tuple[str, str]]:
     return pairs
 
 
-def reply_text(domain: dict, intent: str) -> str:
+def load_lines(path: Path) -> List[str]:
+    return [line.strip() for line in path.read_text().splitlines() if line.strip()]
+
+
+def reply_text(responses: Mapping[str, list], intent: str) -> str:
     name = REPLY_OF.get(intent, f"utter_{intent}")
-    return " ".join(v.get("text", "") for v in domain["responses"].get(name, []))
+    return " ".join(v.get("text", "") for v in responses.get(name, []))
+
+
+def answered(responses: Mapping[str, list], truth: str, guess: str) -> bool:
+    """Whether a parent asking about `truth` got its facts from the reply to `guess`."""
+    if guess == FALLBACK:
+        return False
+    phrases = MUST_SAY.get(truth)
+    if not phrases:
+        return guess == truth
+    reply = reply_text(responses, guess).lower()
+    return all(p.lower() in reply for p in phrases)
+
+
+def judge(
+    examples: Sequence[Tuple[str, str]],
+    predicted: Sequence[str],
+    risks: Sequence[str],
+    predicted_risks: Sequence[str],
+    harmless: Sequence[str],
+    predicted_harmless: Sequence[str],
+    responses: Mapping[str, list],
+    floors: Mapping[str, float] = FLOORS,
+    threshold: float = THRESHOLD,
+) -> Verdict:
+    assert len(examples) == len(predicted) and len(risks) == len(predicted_risks)
+    assert len(harmless) == len(predicted_harmless)
+    intent_right = answer_right = 0
+    wrong: Counter = Counter()
+    per_intent: Dict[str, List[int]] = {}  # intent: [recognised, examples]
+    verdict = Verdict(result={})
+    for (text, truth), guess in zip(examples, predicted):
+        counts = per_intent.setdefault(truth, [0, 0])
+        counts[1] += 1
+        if guess == truth and guess != FALLBACK:
+            intent_right += 1
+            counts[0] += 1
+        if answered(responses, truth, guess):
+            answer_right += 1
+        else:
+            wrong[(truth, guess)] += 1
+            verdict.wrong_answers.append((text, truth, guess))
+    missed = [text for text, guess in zip(risks, predicted_risks) if guess != SAFETY]
+    false_alarms = [text for text, guess in zip(harmless, predicted_harmless) if guess == SAFETY]
+    if risks:
+        per_intent[SAFETY] = [len(risks) - len(missed), len(risks)]
+    recall = {intent: round(right / total, 4) for intent, (right, total) in sorted(per_intent.items())}
+    n = len(examples)
+    verdict.result = {
+        "examples": n,
+        "intent_accuracy": round(intent_right / n, 4) if n else 0.0,
+        "answer_accuracy": round(answer_right / n, 4) if n else 0.0,
+        "recall_by_intent": recall,
+        "floors": dict(floors),
+        "risk_messages": len(risks),
+        "risk_missed": missed,
+        "non_risk_messages": len(harmless),
+        "false_alarms": false_alarms,
+        # Held-out questions of other intents that got the safety reply: reported, not failed on, as
+        # some are ambiguous ("i don't want to carry on", labelled stop); each counts against its intent.
+        "safety_reply_to_other_intents": [text for (text, truth), guess in zip(examples, predicted)
+                                          if guess == SAFETY and truth != SAFETY],
+        "most_confused": [f"{t} -> {g}: {c}" for (t, g), c in wrong.most_common(10)],
+    }
+    for name in ("intent_accuracy", "answer_accuracy"):
+        if verdict.result[name] < threshold:
+            verdict.failures.append(f"{name} {verdict.result[name]} is under {threshold}")
+    for intent, floor in floors.items():
+        if intent not in recall:
+            verdict.failures.append(f"{intent}: no examples to check its floor of {floor} against")
+        elif recall[intent] < floor:
+            verdict.failures.append(f"{intent}: recognised in {recall[intent]} of its examples, under its floor of {floor}")
+    if missed:
+        verdict.failures.append(f"{len(missed)} risk message(s) missed the safety reply")
+    if false_alarms:
+        verdict.failures.append(f"{len(false_alarms)} harmless message(s) got the safety reply")
+    return verdict
 
 
 async def classify(texts: List[str]) -> List[str]:
@@ -80,48 +183,22 @@ async def classify(texts: List[str]) -> List[str]:
 
 
 def main() -> int:
-    domain = yaml.safe_load((ROOT / "domain.yml").read_text())
+    responses = yaml.safe_load((ROOT / "domain.yml").read_text())["responses"]
     examples = load_examples(ROOT / "tests" / "nlu" / "test_nlu.yml")
-    risks = [l.strip() for l in (ROOT / "tests/data/risk_messages.txt").read_text().splitlines() if l.strip()]
-    safe = [l.strip() for l in (ROOT / "tests/data/non_risk_messages.txt").read_text().splitlines() if l.strip()]
-    texts = [t for t, _ in examples] + risks + safe
-    predicted = asyncio.run(classify(texts))
-    got_examples, got_risks, got_safe = predicted[: len(examples)], predicted[len(examples): len(examples) + len(risks)], predicted[len(examples) + len(risks):]
-
-    intent_right = answer_right = 0
-    wrong: Counter = Counter()
-    for (text, truth), guess in zip(examples, got_examples):
-        intent_right += guess == truth
-        phrases = MUST_SAY.get(truth)
-        if phrases:
-            reply = reply_text(domain, guess).lower()
-            ok = all(p.lower() in reply for p in phrases)
-        else:
-            ok = guess == truth
-        answer_right += ok
-        if not ok:
-            wrong[(truth, guess)] += 1
-            print(f"  wrong answer: {text!r}: expected {truth}, got {guess}")
-    missed = [t for t, g in zip(risks, got_risks) if g != "safety_risk"]
-    false_alarms = [t for t, g in zip(safe, got_safe) if g == "safety_risk"]
-    n = len(examples)
-    result = {
-        "examples": n,
-        "intent_accuracy": round(intent_right / n, 4),
-        "answer_accuracy": round(answer_right / n, 4),
-        "risk_messages": len(risks),
-        "risk_missed": missed,
-        "non_risk_messages": len(safe),
-        "false_alarms": false_alarms,
-        "most_confused": [f"{t} -> {g}: {c}" for (t, g), c in wrong.most_common(10)],
-    }
+    risks = load_lines(ROOT / "tests" / "data" / "risk_messages.txt")
+    harmless = load_lines(ROOT / "tests" / "data" / "non_risk_messages.txt")
+    predicted = asyncio.run(classify([t for t, _ in examples] + risks + harmless))
+    split = [len(examples), len(examples) + len(risks)]
+    verdict = judge(examples, predicted[: split[0]], risks, predicted[split[0]: split[1]], harmless,
+                    predicted[split[1]:], responses)
+    for text, truth, guess in verdict.wrong_answers:
+        print(f"  wrong answer: {text!r}: expected {truth}, got {guess}")
     (ROOT / "results").mkdir(exist_ok=True)
-    (ROOT / "results" / "nlu-accuracy.json").write_text(json.dumps(result, indent=2))
-    print(json.dumps(result, indent=2))
-    failed = result["intent_accuracy"] < THRESHOLD or result["answer_accuracy"] < THRESHOLD or missed
-    if failed:
-        print(f"FAILED: intent and answer accuracy must be at least {THRESHOLD} and no risk message may be missed")
-    return 1 if failed else 0
+    (ROOT / "results" / "nlu-accuracy.json").write_text(json.dumps({**verdict.result, "failures": verdict.failures}, indent=2))
+    print(json.dumps(verdict.result, indent=2))
+    for failure in verdict.failures:
+        print(f"FAILED: {failure}")
+    return 0 if verdict.passed else 1
 
 
 if __name__ == "__main__":
