@@ -88,7 +88,7 @@ unit: $(VENV)/.installed
 	$(PY) -m pytest -q -m "not needs_model" tests
 
 stories: $(MODEL)
-	$(PY) -m tests.tools.run_story_tests
+	$(PY) -m tests.tools.replay_stories
 
 nlu-eval: $(MODEL)
 	$(PY) -m tests.tools.nlu_accuracy
