@@ -9,6 +9,7 @@ REST channel (credentials.yml only); the Telegram bridge's channel builds on it.
 from __future__ import annotations
 
 import logging
+import uuid
 from typing import Any, Awaitable, Callable, Optional, Text
 
 from rasa.core.channels.channel import CollectingOutputChannel, InputChannel, UserMessage
@@ -17,6 +18,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from bot.replies import NO_REPLY, expects_reply
+from bot.signpost import signpost_for
 from bot.tracker_store import guard_on_start
 
 logger = logging.getLogger(__name__)
@@ -49,8 +51,9 @@ class LocalRestInput(InputChannel):
             if not isinstance(text, str):
                 return response.json({"error": "message must be text"}, status=400)
             collector = CollectingOutputChannel()
+            message_id = uuid.uuid4().hex
             try:
-                await on_new_message(UserMessage(text, collector, sender, input_channel=self.name()))
+                await on_new_message(UserMessage(text, collector, sender, input_channel=self.name(), message_id=message_id))
             except Exception as error:  # whatever failed, the turn was not kept: say so, never 200
                 logger.error("Turn refused on the %s channel: %s", self.name(), type(error).__name__)
                 return response.json({"error": "the assistant could not take this message now"}, status=503)
@@ -59,6 +62,9 @@ class LocalRestInput(InputChannel):
                 # its events were dropped, so the same message sent again is taken afresh.
                 logger.warning("A turn on the %s channel produced no reply; asking for the message again", self.name())
                 return response.json([{"recipient_id": sender, "text": NO_REPLY}])
+            line = signpost_for(message_id)
+            if line:
+                collector.messages.append({"recipient_id": sender, "text": line})
             return response.json(collector.messages)
 
         return blueprint

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import re
+import uuid
 from typing import Any, Awaitable, Callable, Dict, List, Optional, Text
 
 from rasa.core.channels.channel import InputChannel, OutputChannel, UserMessage
@@ -23,6 +24,7 @@ from socketio import AsyncServer
 
 from bot.replies import NO_REPLY, TRY_AGAIN, expects_reply
 from bot.settings import load_settings
+from bot.signpost import signpost_for
 from bot.tracker_store import guard_on_start
 
 logger = logging.getLogger(__name__)
@@ -93,8 +95,9 @@ class WebchatInput(InputChannel):
             if len(text) > MAX_MESSAGE:
                 await output.send_text_message(sender, TOO_LONG)
                 return
+            message_id = uuid.uuid4().hex
             try:
-                await on_new_message(UserMessage(text, output, sender, input_channel=self.name()))
+                await on_new_message(UserMessage(text, output, sender, input_channel=self.name(), message_id=message_id))
             except Exception as error:  # the turn was not kept (store or lock down): never pretend it was
                 logger.error("Turn refused for a web conversation: %s", type(error).__name__)
                 await output.send_text_message(sender, TRY_AGAIN)
@@ -102,5 +105,8 @@ class WebchatInput(InputChannel):
             if not output.sent and expects_reply(text):  # mostly an action failed and Rasa carried on without it: never leave them hanging
                 logger.warning("A turn of a web conversation produced no reply; asking for the message again")
                 await output.send_text_message(sender, NO_REPLY)
+            line = signpost_for(message_id)
+            if line:
+                await output.send_text_message(sender, line)
 
         return webhook
