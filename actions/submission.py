@@ -20,6 +20,7 @@ from actions.referral import questions as q
 from actions.referral.form import CONSENT_GIVEN_AT, CONSENT_VERSION_SLOT
 from actions.referral.reference import new_reference
 from actions.referral.result import Invalid
+from actions.referral.signposting import kinds_signposted
 from actions.referral.submission import build_record, submission_key
 from bot.settings import Settings, load_settings
 
@@ -54,8 +55,11 @@ class SubmitReferral(Action):
             return clear_referral()  # the referral ended early; the parent has been told why
         key = submission_key(tracker.sender_id, values.get(CONSENT_GIVEN_AT))
         today = datetime.now(timezone.utc).astimezone().date()
+        safety_kinds = kinds_signposted(tracker.events)
         for _ in range(_REFERENCE_TRIES):
-            record = build_record(values, new_reference(), key, today, conversation_id=tracker.sender_id)
+            record = build_record(
+                values, new_reference(), key, today, conversation_id=tracker.sender_id, safety_kinds=safety_kinds
+            )
             if isinstance(record, Invalid):
                 logger.warning("Referral held back: the answer to %s failed its check again", record.reason)
                 return [SlotSet(record.reason, None), SlotSet(q.REVIEW, None), FollowupAction("referral_form")]

@@ -197,3 +197,25 @@ def test_rasas_http_api_is_off(stack):
         except urllib.error.HTTPError as error:
             status = error.code
         assert status in (403, 404, 405)
+
+
+def test_a_referral_after_a_safety_reply_tells_staff_the_kind_never_the_words(stack):
+    smtp = smtp_server(stack)
+    try:
+        replies = say(stack, "e2e-parent-3", "my partner grabbed me by the throat last night")
+        said = " ".join(r.get("text", "") for r in replies)
+        assert "999" in said and "111" in said and "0808 2000 247" in said and "55" in said
+        reference = complete_referral(stack, "e2e-parent-3")
+        stack["processes"].wait_until_delivered(reference)
+        body = body_text(emails_for(stack["inbox"], reference)[0])
+        assert "Safety signposting was given in this conversation (domestic abuse)" in body
+        assert "throat" not in body
+    finally:
+        smtp.stop()
+
+
+def test_an_unsure_message_gets_its_answer_then_one_line_of_signposting(stack):
+    replies = say(stack, "e2e-parent-4", "what is shaken baby syndrome? is it covered in the group")
+    texts = [r.get("text", "") for r in replies]
+    assert len(texts) >= 2 and "999" in texts[-1] and "111" in texts[-1]
+    assert not any("not monitored in real time" in t for t in texts)  # the answer, not the safety reply

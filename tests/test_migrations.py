@@ -97,7 +97,7 @@ def bare_engine(url: str) -> Engine:
 def test_an_empty_database_is_upgraded_to_exactly_the_tables_in_code(url: str) -> None:
     engine = make_engine(url)
     try:
-        assert current_revision(engine) == head() == "0003"
+        assert current_revision(engine) == head() == "0004"
         assert differences(engine, tables_in_code()) == []
     finally:
         engine.dispose()

@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, Template
 
 from actions.delivery.reference import InvalidReference, check_reference
+from actions.referral.signposting import staff_notice
 from bot.settings import Settings
 
 TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
@@ -48,6 +49,7 @@ def build_referral_email(referral: Mapping[str, Any], settings: Settings) -> Ema
     context = {
         "reference": reference,
         "duplicate_notice": duplicate_notice(referral),
+        "safety_notice": safety_notice(referral),
         "received": uk_time(referral["created_at"]),
         "referral_type": inert(referral_type_label(referral["referral_type"])),
         "answers": _inert_answers(referral["answers"]),
@@ -79,6 +81,12 @@ def duplicate_reference(referral: Mapping[str, Any]) -> Optional[str]:
         return check_reference(duplicate_of)
     except InvalidReference:
         return None
+
+
+def safety_notice(referral: Mapping[str, Any]) -> str:
+    """The line telling staff a safety reply was given in the referral's conversation ("" if not)."""
+    kinds = referral.get("safety_kinds") or []
+    return staff_notice([str(kind) for kind in kinds]) if isinstance(kinds, list) else ""
 
 
 def duplicate_notice(referral: Mapping[str, Any]) -> str:

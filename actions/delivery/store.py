@@ -109,6 +109,8 @@ referrals = Table(
     Column("contact_keys", JSON, nullable=True),
     # the reference of the most recent earlier referral (within DUPLICATE_WINDOW_DAYS) sharing a contact key
     Column("duplicate_of", String(16), nullable=True),
+    # the kinds of safety reply given in the conversation (actions/referral/signposting.py), never the words
+    Column("safety_kinds", JSON, nullable=True),
 )
 
 # The earlier referral a duplicate points at, joined in to show staff when it was received.
@@ -183,6 +185,7 @@ def save_referral(engine: Engine, record: ReferralRecord, channels: Sequence[str
                     referral_type=record.referral_type,
                     answers_json=[[label, value] for label, value in record.answers],
                     data_json=dict(record.data),
+                    safety_kinds=list(record.safety_kinds) or None,
                     consent_version=record.consent_version,
                     consent_text=record.consent_text,
                     consent_given_at=record.consent_given_at,
@@ -444,5 +447,6 @@ def _referral_dict(row: Any) -> Dict[str, Any]:
         "conversation_id": row["conversation_id"],
         "contacted_at": row["contacted_at"],
         "duplicate_of": row["duplicate_of"],
+        "safety_kinds": list(row["safety_kinds"] or []),
         "duplicate_of_created_at": row.get("duplicate_of_created_at"),
     }

@@ -9,7 +9,7 @@ from typing import Any, Mapping, Optional
 
 import httpx
 
-from actions.delivery.email import duplicate_reference, referral_type_label, uk_time
+from actions.delivery.email import duplicate_reference, referral_type_label, safety_notice, uk_time
 from actions.delivery.reference import check_reference
 from bot.settings import Settings
 
@@ -38,6 +38,8 @@ def staff_notification(referral: Mapping[str, Any], full_details: bool) -> str:
     if referral.get("duplicate_of"):  # the earlier reference only: never the phone or email they share
         earlier = duplicate_reference(referral)
         lines.insert(1, f"Possible duplicate of {earlier}" if earlier else "Possible duplicate of an earlier referral")
+    if safety_notice(referral):
+        lines.insert(1, f"<b>{html.escape(safety_notice(referral))}</b>")
     if full_details:
         lines.append("")
         lines += [f"<b>{html.escape(str(label))}:</b> {html.escape(str(value))}" for label, value in referral["answers"]]

@@ -4,9 +4,13 @@ from __future__ import annotations
 
 from typing import Dict
 
-CONSENT_VERSION = "2026-11-v1"
+CONSENT_VERSION = "2026-12-v1"
+_SAFETY = (
+    " If I gave safety advice in this chat, the team will be told that (not what you wrote), so they can "
+    "get in touch sooner."
+)
 
-_WORDING: Dict[str, Dict[str, str]] = {CONSENT_VERSION: {
+_WORDING: Dict[str, Dict[str, str]] = {"2026-11-v1": {
     "self": (
         "Do you agree to us sharing the details you've given here with the NHS team that runs "
         "the COSP groups, so they can contact you about this referral? They are kept securely and used only "
@@ -18,6 +22,7 @@ _WORDING: Dict[str, Dict[str, str]] = {CONSENT_VERSION: {
         "and used only for this referral."
     ),
 }}
+_WORDING[CONSENT_VERSION] = {who: words + _SAFETY for who, words in _WORDING["2026-11-v1"].items()}
 
 
 def is_known_version(version: object) -> bool:

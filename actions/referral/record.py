@@ -17,3 +17,4 @@ class ReferralRecord:
     consent_text: str
     consent_given_at: datetime  # timezone-aware, UTC
     conversation_id: str = ""  # the chat it came from, so that chat (and only it) can ask for its status
+    safety_kinds: Tuple[str, ...] = ()  # kinds of safety reply given in that chat (never the words)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from datetime import date, datetime, timezone
-from typing import Any, Dict, Mapping, Optional, Union
+from typing import Any, Dict, Mapping, Optional, Sequence, Union
 
 from actions.referral import questions as q
 from actions.referral.consent import consent_text, is_known_version
@@ -52,7 +52,12 @@ def consent_given_at(values: Mapping[str, Any]) -> Optional[datetime]:
 
 
 def build_record(
-    values: Mapping[str, Any], reference: str, key: str, today: date, conversation_id: str = ""
+    values: Mapping[str, Any],
+    reference: str,
+    key: str,
+    today: date,
+    conversation_id: str = "",
+    safety_kinds: Sequence[str] = (),
 ) -> Union[ReferralRecord, Invalid]:
     """The record to store, or Invalid(slot) naming the first answer that must be asked again."""
     unfit = first_unfit_answer(values, today)
@@ -77,4 +82,5 @@ def build_record(
         consent_text=consent_text(values.get(q.REFERRER_TYPE), values[CONSENT_VERSION_SLOT]),  # the words agreed to
         consent_given_at=given_at.astimezone(timezone.utc),
         conversation_id=conversation_id,
+        safety_kinds=tuple(safety_kinds),
     )
