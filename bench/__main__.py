@@ -20,7 +20,7 @@ from typing import Dict, Iterator
 
 import psutil
 
-from bench import latency, nlu_eval, report, resources, throughput, training
+from bench import latency, nlu_eval, report, resources, safety_cost, throughput, training
 from bench.options import BENCH_DIR, ROOT, Options, load
 from bench.progress import say
 from bench.stack import null_action_server, postgres, redis, serving
@@ -131,6 +131,9 @@ def measure(run: Run) -> int:
         run.two_replicas()
     with run.section("training and NLU accuracy"):
         run.training_and_nlu()
+    with run.section("what the safety layers add to a turn"):
+        run.results["safety_cost"] = safety_cost.run(2 if options.quick else 5)
+        say(safety_cost.table(run.results["safety_cost"]))
     run.results["run"].update(seconds=round(time.time() - started), load_average_at_end=[
         round(x, 2) for x in os.getloadavg()], failures=run.failures)
     run.results["targets"] = report.targets(run.results)

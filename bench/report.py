@@ -8,6 +8,7 @@ SCENARIO_LABELS = {"programme_question": "programme question", "form_step": "for
 P95_TARGETS_MS = {("programme_question", "10"): 150, ("form_step", "10"): 300}
 RASA_RSS_TARGET_MB = 1536
 TRAINING_TARGET_SECONDS = 300
+SAFETY_TARGET_MS = 3.0  # issue 11: what the safety layers may add to a turn
 
 
 def _get(data: Dict, *keys: str) -> Any:
@@ -24,6 +25,10 @@ def _fmt(value: Any, unit: str = "") -> str:
     if isinstance(value, float):
         value = f"{value:.3f}" if value < 1 else f"{value:.1f}" if value < 100 else f"{value:.0f}"
     return f"{value}{unit}"
+
+
+def _ms_cell(cell: Optional[Dict]) -> str:
+    return f"{_fmt(cell['median'])} / {_fmt(cell['p95'])}" if cell else "n/a"
 
 
 def _latency(cell: Optional[Dict]) -> str:
@@ -54,6 +59,9 @@ def targets(results: Dict) -> List[Dict]:
         for name, mb in processes.items():
             if name.startswith("rasa"):
                 add(f"RSS of {name} ({label}) after load", mb, f"< {RASA_RSS_TARGET_MB} MB", mb < RASA_RSS_TARGET_MB)
+    added = _get(results, "safety_cost", "ms", "added", "p95")
+    add("safety layers added per message, p95", added, f"< {SAFETY_TARGET_MS} ms",
+        None if added is None else added < SAFETY_TARGET_MS)
     seconds = _get(results, "training", "ours", "seconds")
     add("rasa train, our config", seconds, f"< {TRAINING_TARGET_SECONDS} s",
         None if seconds is None else seconds < TRAINING_TARGET_SECONDS)
@@ -107,6 +115,13 @@ def table(results: Dict) -> str:
                        ("risk_wordings_missed", "risk wordings missed"), ("false_safety_alarms", "false safety alarms")):
         rows.append((label, _fmt(_get(nlu, "ours", key)),
                      _fmt(_get(nlu, "rasa_init", key)) + (" (quick)" if init_note else ""), ""))
+    cost = _get(results, "safety_cost", "ms") or {}
+    if cost:
+        rows.append(("safety layers ms p50/p95 (base: phrases alone)", _ms_cell(cost.get("added")),
+                     _ms_cell(cost.get("phrases")), f"p95 < {SAFETY_TARGET_MS}"))
+        rows.append(("risk model ms p50/p95 (base: via sklearn pipeline)", _ms_cell(cost.get("model")),
+                     _ms_cell(cost.get("model_via_pipeline")), ""))
+        rows.append(("NLU parse ms p50/p95, whole turn's NLU (context)", _ms_cell(cost.get("parse")), "", ""))
     widths = [max(len(row[i]) for row in rows) for i in range(4)]
     lines = ["  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip() for row in rows]
     lines.insert(1, "  ".join("-" * width for width in widths))

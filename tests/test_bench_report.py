@@ -32,3 +32,10 @@ def test_every_target_of_the_issue_is_judged():
     for figure in ("latency p95, programme question, 10 at once", "latency p95, form step, 10 at once"):
         assert figure in judged
     assert all(isinstance(t["met"], bool) for t in report.targets(RESULTS))
+
+
+def test_the_safety_layers_cost_stands_beside_the_phrases_alone_and_the_pipeline():
+    for prefix in ("safety layers ms", "risk model ms"):
+        (line,) = rows(prefix)
+        assert line.count(" / ") == 2, line  # ours, then its baseline
+    assert "safety layers added per message, p95" in {t["figure"] for t in report.targets(RESULTS)}
