@@ -172,6 +172,11 @@ def test_phone_skipped_then_an_email_sets_preferred_contact_to_email() -> None:
     assert outcome.responses == []
 
 
+@pytest.mark.parametrize("text", ["no thanks", "No thank you.", "I'd rather not", "nope", "i dont have one"])
+def test_an_optional_email_can_be_declined_in_words(text) -> None:
+    assert answer(q.EMAIL, text, {q.PHONE: "+447911123456"}).slots == {q.EMAIL: q.NOT_GIVEN, FAILED_ATTEMPTS: 0}
+
+
 def test_email_can_be_skipped_when_there_is_a_phone() -> None:
     outcome = answer(q.EMAIL, "Skip", {q.PHONE: "+447911123456"})
     assert outcome.slots == {q.EMAIL: q.NOT_GIVEN, FAILED_ATTEMPTS: 0}

@@ -122,7 +122,11 @@ REVIEW = ChoiceSet(
     },
     "choice_review",
 )
-SKIP = ("Skip", "skip", "not given", "none", "no", "no phone", "no email", "i don't have one", "don't have one", "rather not", "n/a", "prefer not to say")
+SKIP = (
+    "Skip", "skip", "not given", "none", "no", "nope", "no thanks", "no thank you", "no ta", "not now", "no phone",
+    "no email", "i don't have one", "don't have one", "i dont have one", "dont have one", "i don't have an email",
+    "rather not", "i'd rather not", "id rather not", "n/a", "prefer not to say", "not really",
+)
 
 
 def buttons(choice_set: ChoiceSet) -> List[Dict[str, str]]:
