@@ -22,7 +22,7 @@ class Scenario:
 
 
 GREETING = Turn("Hello", ("COSP",))
-START_REFERRAL = Turn("I'd like to make a referral", ("Who is the referral for?",))
+START_REFERRAL = Turn("I'd like to make a referral", ("Are you referring yourself, or a family you work with?",))
 PROGRAMME = Scenario("programme_question", GREETING,
                      Turn("What is Circle of Security Parenting?", tuple(MUST_SAY["ask_what_is_cosp"])))
 FORM_STEP = Scenario("form_step", START_REFERRAL, Turn("Myself or my family", ("What's your name?",)))

@@ -83,7 +83,7 @@ def say(stack: Dict, sender: str, text: str) -> List[dict]:
 
 def complete_referral(stack: Dict, sender: str) -> str:
     replies = say(stack, sender, "I'd like to make a referral")
-    assert "Who is the referral for?" in " ".join(r.get("text", "") for r in replies)
+    assert "Are you referring yourself, or a family you work with?" in " ".join(r.get("text", "") for r in replies)
     for answer, _ in ANSWERS:
         replies = say(stack, sender, answer)
     summary = " ".join(r.get("text", "") for r in replies)

@@ -595,3 +595,18 @@ def test_responses_use_only_known_placeholders() -> None:
         for variant in variants:
             for placeholder in re.findall(r"\{([^}]*)\}", variant.get("text", "")):
                 assert placeholder in known, (name, placeholder)
+
+
+@pytest.mark.parametrize("text, kind", [
+    ("it's for me", "self"), ("It's me", "self"), ("my daughter", "self"), ("I'm referring my son", "self"),
+    ("me and my baby", "self"), ("for my family", "self"), ("I'm a health visitor", "professional"),
+    ("a family I work with", "professional"), ("referring a family as their social worker", "professional"),
+])
+def test_who_the_referral_is_for_is_understood_in_words(text, kind) -> None:
+    assert answer(q.REFERRER_TYPE, text).slots[q.REFERRER_TYPE] == kind
+
+
+@pytest.mark.parametrize("text", ["yeah go on", "Go ahead", "alright"])
+def test_yes_in_everyday_words(text) -> None:
+    assert choices.YES_NO.match(text) == "yes"
+    assert choices.YES_NO.match(f"no, don't {text}") != "yes"

@@ -74,7 +74,7 @@ def test_a_referral_typed_and_tapped_reaches_staff_once(world):
     parent = Parent(fake, PARENT)
     parent.says("/start", "Hello!")
     assert any("Privacy" in t for t in fake.sent_texts(PARENT))
-    who = parent.says("I'd like to make a referral", "Who is the referral for?")
+    who = parent.says("I'd like to make a referral", "Are you referring yourself, or a family you work with?")
     name_q = parent.taps(who, "Myself or my family", "What's your name?")
     # the tapped keyboard is gone and the message shows the answer chosen
     assert fake.message(PARENT, who["message_id"]).get("reply_markup") in (None, {})

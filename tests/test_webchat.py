@@ -98,7 +98,7 @@ def test_a_parent_asks_refers_reloads_and_submits(site, page):
     assert page.evaluate("document.activeElement.id") == "cosp-webchat-input"
     bot_says(page, "Hello")
     say(page, "how many sessions are there", "6-8")
-    say(page, "I'd like to make a referral", "Who is the referral for?")
+    say(page, "I'd like to make a referral", "Are you referring yourself, or a family you work with?")
     tap(page, "Myself or my family", "What's your name?")
     chosen = page.locator(".cosp-buttons").filter(has_text="Myself or my family").last
     assert chosen.locator("button[disabled]").count() == chosen.locator("button").count() == 2
@@ -244,7 +244,7 @@ def test_the_conversation_survives_the_chat_server_dropping_the_connection(site,
     page.goto(site["url"])
     open_widget(page)
     bot_says(page, "Hello")
-    say(page, "I'd like to make a referral", "Who is the referral for?")
+    say(page, "I'd like to make a referral", "Are you referring yourself, or a family you work with?")
     tap(page, "Myself or my family", "What's your name?")
     rasa = stack.procs["rasa"]
     rasa.terminate()

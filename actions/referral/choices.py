@@ -58,13 +58,24 @@ def _normalise(text: str) -> str:
     return " ".join(text.split())
 
 
-YES = ("Yes", "yes", "y", "yeah", "yep", "yes please", "ok", "okay", "sure", "i agree", "agree", "i do", "correct")
+YES = (
+    "Yes", "yes", "y", "yeah", "yep", "yes please", "ok", "okay", "sure", "i agree", "agree", "i do", "correct",
+    "go on", "yeah go on", "yes go on", "go ahead", "alright", "yes that's fine", "please do",
+)
 NO = ("No", "no", "n", "nope", "no thanks", "no thank you", "i don't agree", "don't agree", "i do not agree", "not really")
 
 REFERRER_TYPE = ChoiceSet(
     {
-        "self": ("Myself or my family", "myself", "me", "for me", "self", "self referral", "parent", "my family", "i'm the parent", "carer", "for myself"),
-        "professional": ("A professional", "professional", "health visitor", "social worker", "midwife", "gp", "nurse", "on behalf", "a family i work with", "practitioner", "worker", "professional referral"),
+        "self": (
+            "Myself or my family", "myself", "me", "for me", "it's me", "self", "self referral", "parent", "my family",
+            "i'm the parent", "carer", "for myself", "referring myself", "my baby", "my son", "my daughter",
+            "my child", "my little one", "me and my baby", "us", "our family",
+        ),
+        "professional": (
+            "A professional", "professional", "health visitor", "social worker", "midwife", "gp", "nurse", "on behalf",
+            "a family i work with", "family i work with", "a family you work with", "a family i support", "for a family",
+            "a family", "practitioner", "worker", "professional referral", "i'm a professional", "referring a family",
+        ),
     },
     "choice_referrer_type",
 )

@@ -40,7 +40,7 @@ pytestmark = [
 SECRET = "prod-test-bridge-secret-0123456789"
 # The form's first questions (self-referral) and the answer that moves it on.
 STEPS: List[Tuple[str, str]] = [
-    ("I'd like to make a referral", "Who is the referral for?"),
+    ("I'd like to make a referral", "Are you referring yourself, or a family you work with?"),
     ("Myself or my family", "What's your name?"),
     ("Zofia Exampleńska", "What is your relationship to the baby?"),
     ("Foster carer", "How old is the baby?"),
