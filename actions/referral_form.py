@@ -5,7 +5,7 @@ from datetime import datetime, timezone
 from typing import Any, Dict, List, Optional, Text
 
 from rasa_sdk import Action, FormValidationAction, Tracker
-from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.events import EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
@@ -13,6 +13,7 @@ from actions.referral import questions as q
 from actions.referral.consent import consent_text
 from actions.referral.form import FAILED_ATTEMPTS, changeable_fields, take_answer
 from actions.referral import choices
+from actions.referral.volunteered import details_in, noted
 
 QUESTION_CONFIDENCE = 0.5  # a programme question asked instead of an answer is answered from here up
 
@@ -54,9 +55,14 @@ class ValidateReferralForm(FormValidationAction):
     ) -> List[EventType]:
         requested = tracker.get_slot("requested_slot")
         candidates = tracker.slots_to_validate()
-        if requested not in candidates:
-            return [SlotSet(name, None) for name in candidates]  # only the question asked can be answered
         now = datetime.now(timezone.utc)
+        if requested not in candidates:
+            events: List[EventType] = [SlotSet(name, None) for name in candidates]  # only the question asked is answered
+            if (tracker.latest_message.get("intent") or {}).get("name") in ("start_referral", "inform"):
+                # the message that started the referral may already hold its details
+                values = {**_slot_values(tracker), **{name: None for name in candidates}}
+                events += self._volunteered(dispatcher, tracker, values, now, skip="")
+            return events
         outcome = take_answer(
             requested,
             candidates[requested],
@@ -71,6 +77,20 @@ class ValidateReferralForm(FormValidationAction):
         tracker.add_slots(events)
         if outcome.ends_referral:
             events.append(SlotSet("requested_slot", None))
+        else:
+            events += self._volunteered(dispatcher, tracker, _slot_values(tracker), now, skip=requested)
+        return events
+
+    @staticmethod
+    def _volunteered(
+        dispatcher: CollectingDispatcher, tracker: Tracker, values: Dict[str, Any], now: datetime, skip: str
+    ) -> List[EventType]:
+        """Details the message gives for questions not asked yet: kept, said back, never asked for."""
+        found = details_in(tracker.latest_message.get("text") or "", values, now.astimezone().date(), skip=skip)
+        if found:
+            dispatcher.utter_message(text=noted(found))
+        events: List[EventType] = [SlotSet(name, value) for name, value in found.items()]
+        tracker.add_slots(events)
         return events
 
     async def next_requested_slot(
@@ -116,4 +136,20 @@ class AskFieldToChange(Action):
             text="Which answer would you like to change?",
             buttons=[{"title": title, "payload": title} for title in fields.values()],
         )
+        return []
+
+
+class InformOutsideForm(Action):
+    """Details typed with no referral running ("I'm a health visitor, I'd like to refer Jo, 4 months,
+    DN32 9AB…"): two or more of them start the referral with them kept; otherwise say how it works."""
+
+    def name(self) -> Text:
+        return "action_inform_outside_form"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
+        today = datetime.now(timezone.utc).astimezone().date()
+        if len(details_in(tracker.latest_message.get("text") or "", {}, today)) >= 2:
+            dispatcher.utter_message(response="utter_referral_intro")
+            return [FollowupAction("referral_form")]
+        dispatcher.utter_message(response="utter_inform_outside_form")
         return []

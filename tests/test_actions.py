@@ -105,7 +105,25 @@ async def test_a_referral_started_with_who_it_is_for_skips_that_question(domain,
     assert SlotSet(q.REFERRER_TYPE, expected) in events
     next_question = q.REFERRER_NAME if expected == "professional" else q.CAREGIVER_NAME
     assert events[-1] == SlotSet("requested_slot", next_question)
-    assert messages == []
+    if expected == "professional":  # the role came with it: kept and said back, never asked
+        assert SlotSet(q.REFERRER_ROLE, "health visitor") in events
+        assert [m["text"] for m in messages] == ["Thanks, I've noted:\n- Referrer's role: health visitor"]
+    else:
+        assert messages == []
+
+
+@pytest.mark.asyncio
+async def test_details_given_with_an_answer_are_kept_and_not_asked_for(domain) -> None:
+    text = "Sam, he's 5 months old and we're in DN31 1HU"
+    tracker = form_tracker({q.REFERRER_TYPE: "self"}, q.CAREGIVER_NAME, q.CAREGIVER_NAME, text, text)
+    events, messages = await run(ValidateReferralForm(), tracker, domain)
+    assert SlotSet(q.CHILD_AGE, "5 months") in events and SlotSet(q.POSTCODE, "DN31 1HU") in events
+    assert "Thanks, I've noted" in messages[-1]["text"]
+    assert events[-1] == SlotSet("requested_slot", q.CAREGIVER_NAME)  # the name alone is asked again
+    answered = form_tracker({q.REFERRER_TYPE: "self", q.CHILD_AGE: "5 months", q.POSTCODE: "DN31 1HU"},
+                            q.CAREGIVER_NAME, q.CAREGIVER_NAME, "Sam", "Sam")
+    events, _ = await run(ValidateReferralForm(), answered, domain)
+    assert events[-1] == SlotSet("requested_slot", q.RELATIONSHIP)
 
 
 @pytest.mark.asyncio
@@ -168,10 +186,19 @@ async def test_validate_no_consent_ends_the_referral(domain) -> None:
 
 @pytest.mark.asyncio
 async def test_validate_a_slot_filled_for_another_question_is_reset(domain) -> None:
-    tracker = form_tracker(UP_TO_PHONE, q.PHONE, q.POSTCODE, "DN31 1HU", "DN31 1HU")
+    forced = '/inform{"postcode": "DN31 1HU"}'
+    tracker = form_tracker(UP_TO_PHONE, q.PHONE, q.POSTCODE, "DN31 1HU", forced)
     events, messages = await run(ValidateReferralForm(), tracker, domain)
     assert events == [SlotSet(q.POSTCODE, None), SlotSet("requested_slot", q.PHONE)]
     assert messages == []
+
+
+@pytest.mark.asyncio
+async def test_a_postcode_typed_at_the_phone_question_is_kept_and_the_phone_asked_again(domain) -> None:
+    tracker = form_tracker(UP_TO_PHONE, q.PHONE, q.POSTCODE, "DN31 1HU", "DN31 1HU")
+    events, messages = await run(ValidateReferralForm(), tracker, domain)
+    assert events == [SlotSet(q.POSTCODE, None), SlotSet(q.POSTCODE, "DN31 1HU"), SlotSet("requested_slot", q.PHONE)]
+    assert [m["text"] for m in messages] == ["Thanks, I've noted:\n- Postcode: DN31 1HU"]
 
 
 @pytest.mark.asyncio

@@ -219,3 +219,68 @@ def test_an_unsure_message_gets_its_answer_then_one_line_of_signposting(stack):
     texts = [r.get("text", "") for r in replies]
     assert len(texts) >= 2 and "999" in texts[-1] and "111" in texts[-1]
     assert not any("not monitored in real time" in t for t in texts)  # the answer, not the safety reply
+
+
+def texts_of(replies: List[dict]) -> List[str]:
+    return [r.get("text", "") for r in replies]
+
+
+def never_asked_three_times_running(questions: List[str]) -> None:
+    for i in range(len(questions) - 2):
+        assert not (questions[i] == questions[i + 1] == questions[i + 2]), questions[i]
+
+
+def test_a_parent_who_types_every_answer_and_gives_details_early_is_never_asked_for_them(stack):
+    smtp = smtp_server(stack)
+    sender, asked = "e2e-typed-1", []
+    try:
+        replies = say(stack, sender, "can I refer myself")
+        asked.append(texts_of(replies)[-1])
+        for text in ["it's for me. My name is Amara Example and my daughter is 7 months old", "I'm her mum",
+                     "feeling closer to her when she cries", "07911 123456", "no thanks", "text me",
+                     "yeah that's fine", "dn31 1hu", "not sure", "no", "yes I agree"]:
+            replies = say(stack, sender, text)
+            asked.append(texts_of(replies)[-1])
+        said = "\n".join(asked)
+        assert "What's your name?" not in said and "How old is the baby?" not in said
+        assert "Amara Example" in said and "7 months" in said  # said back once, when given
+        assert len(set(asked)) == len(asked), asked  # no question asked twice
+        replies = say(stack, sender, "send it")
+        reference = " ".join(texts_of(replies)).split("Your reference is ")[1][:10]
+        stack["processes"].wait_until_delivered(reference)
+        body = body_text(emails_for(stack["inbox"], reference)[0])
+        assert "Amara Example" in body and "7 months" in body and "DN31 1HU" in body
+    finally:
+        smtp.stop()
+
+
+def test_a_professionals_one_message_referral_takes_at_most_eight_turns(stack):
+    smtp = smtp_server(stack)
+    sender = "e2e-typed-2"
+    message = ("Hi, I'm a health visitor from the Grimsby Health Visiting Team, my name is Priya Example and my "
+               "work number is 01472 123456. I'd like to refer a mum called Jo Example, baby is 4 months, her "
+               "phone 07911 123456, jo@example.com, postcode DN32 9AB. She has agreed to the referral. She would "
+               "like help with bonding.")
+    try:
+        turns, replies = 1, say(stack, sender, message)
+        assert "Thanks, I've noted" in " ".join(texts_of(replies))
+        answers = iter(["phone call", "yes", "no thanks", "no", "yes I agree", "send it"])
+        while "Your reference is" not in " ".join(texts_of(replies)) and turns < 10:
+            replies, turns = say(stack, sender, next(answers)), turns + 1
+        assert turns <= 8
+        reference = " ".join(texts_of(replies)).split("Your reference is ")[1][:10]
+        stack["processes"].wait_until_delivered(reference)
+        body = body_text(emails_for(stack["inbox"], reference)[0])
+        for detail in ["Priya Example", "health visitor", "Grimsby Health Visiting Team", "01472 123456", "Jo Example",
+                       "4 months", "07911 123456", "jo@example.com", "DN32 9AB", "bonding"]:
+            assert detail in body, detail
+    finally:
+        smtp.stop()
+
+
+def test_preferring_to_phone_leaves_the_referral_with_the_number_and_keeps_nothing(stack):
+    sender = "e2e-typed-3"
+    say(stack, sender, "I'd like to make a referral")
+    said = " ".join(texts_of(say(stack, sender, "I'd prefer to phone")))
+    assert "01472 252570" in said and "navigo.growingwelltogether@nhs.net" in said
+    assert "facilitator" in " ".join(texts_of(say(stack, sender, "who runs the groups")))  # the form is gone

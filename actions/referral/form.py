@@ -91,6 +91,8 @@ def take_answer(
     answered (and the question asked again) when the message is not an answer to this question."""
     if not isinstance(text, str):
         text = ""  # a forced entity (e.g. a list or number) is not an answer
+    if slot != q.PREFERRED_CONTACT and v.wants_to_phone(text):  # "phone" is an answer there
+        return Outcome(slots={slot: None}, responses=["utter_prefer_to_phone"], ends_referral=True)
     checked = check(slot, text, values, today)
     ends = isinstance(checked, Invalid) and checked.reason in v.ENDS_REFERRAL
     asks_instead = question_intent and not ends and (
@@ -98,6 +100,12 @@ def take_answer(
     )
     if asks_instead:
         return Outcome(slots={slot: None}, responses=[f"utter_{question_intent}"])
+    if isinstance(checked, Invalid) and slot == q.REFERRER_TYPE and _looks_like_a_name(text):
+        # "Who is this referral about?" read as "who are you": take it as a parent's own referral
+        return Outcome(
+            slots={q.REFERRER_TYPE: "self", q.CAREGIVER_NAME: v.check_name(text).value, FAILED_ATTEMPTS: 0},
+            responses=["utter_took_name_as_self_referral"],
+        )
     if isinstance(checked, Invalid):
         return _invalid(slot, checked.reason, values)
     outcome = Outcome(slots={slot: checked.value, FAILED_ATTEMPTS: 0})
@@ -142,6 +150,24 @@ def _check_field_to_change(text: str, values: Mapping[str, Any]) -> Checked:
         if said in {title.lower(), slot, slot.replace("_", " ")}:
             return Valid(slot)
     return Invalid("choice_field_to_change")
+
+
+_NOT_NAMES = {
+    "hi", "hello", "hiya", "hey", "ok", "okay", "thanks", "thank", "you", "stop", "why", "help", "please", "maybe",
+    "dunno", "unsure", "both", "neither", "family", "baby", "mum", "dad", "us", "them", "her", "him", "it", "the",
+}
+
+
+def _looks_like_a_name(text: str) -> bool:
+    """One to three capitalised words that no question offers as an option ("Phone", "Yes" are not names)."""
+    words = text.split()
+    if not 1 <= len(words) <= 3 or not all(w[:1].isupper() and w.isalpha() for w in words):
+        return False
+    offered = {form.lower() for cs in vars(choices).values() if isinstance(cs, choices.ChoiceSet)
+               for forms in cs.options.values() for form in forms} | {s.lower() for s in choices.SKIP}
+    said = text.lower()
+    return said not in offered and not ({w.lower() for w in words} & (_NOT_NAMES | offered)) and isinstance(
+        v.check_name(text), Valid)
 
 
 def _is_skip(text: str) -> bool:

@@ -139,3 +139,16 @@ def choice_checker(choice_set: choices.ChoiceSet) -> Callable[[str], Checked]:
 
 
 ENDS_REFERRAL = {"child_unborn", "child_too_old"}  # answers that mean this group can't be offered here
+
+
+_WANTS_TO_PHONE = re.compile(
+    r"\b(i'?d|id|i would) (rather|prefer to|prefer|like to) (just )?(phone|call|ring|speak to someone|talk to someone)\b|"
+    r"\bcan i (just )?(phone|call|ring)\b|\bi'?ll (just )?(phone|call|ring)\b|"
+    r"\b(this is|it'?s|its) (too long|taking too long)\b|\bcan i (speak|talk) to (a person|someone|a human)\b",
+    re.IGNORECASE,
+)
+
+
+def wants_to_phone(text: str) -> bool:
+    """'I'd prefer to phone', 'can I just call', 'this is too long': leave the form for the phone."""
+    return bool(_WANTS_TO_PHONE.search(clean(text)))
