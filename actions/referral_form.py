@@ -1,6 +1,7 @@
 """Rasa-facing side of the referral form: validation and the questions that need code to ask."""
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from datetime import datetime, timezone
 from typing import Any, Dict, List, Optional, Text
 
@@ -11,7 +12,7 @@ from rasa_sdk.types import DomainDict
 
 from actions.referral import questions as q
 from actions.referral.consent import consent_text
-from actions.referral.form import FAILED_ATTEMPTS, changeable_fields, take_answer
+from actions.referral.form import FAILED_ATTEMPTS, STUCK_AFTER, changeable_fields, take_answer
 from actions.referral import choices
 from actions.referral.volunteered import details_in, noted
 
@@ -101,11 +102,52 @@ class ValidateReferralForm(FormValidationAction):
         return await super().next_requested_slot(dispatcher, tracker, domain)
 
 
+def stuck(dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict, buttons: List[Dict]) -> bool:
+    """After three misses in a row the question is not asked a third time: say what the form has so far,
+    offer the answers once more, and the way out (stop, or the team's phone and email). True if said."""
+    if int(tracker.get_slot(FAILED_ATTEMPTS) or 0) < STUCK_AFTER:
+        return False
+    given = [f"- {label}: {answer}" for label, answer in q.answers(_slot_values(tracker)) if answer != "not asked"]
+    so_far = "So far I have:\n" + "\n".join(given) if given else "I don't have any of your answers yet."
+    offer = domain["responses"]["utter_stuck_offer"][0]["text"]
+    dispatcher.utter_message(text=f"{so_far}\n\n{offer}", buttons=buttons)
+    return True
+
+
+class AskQuestion(Action, ABC):
+    """Asks a referral question with its response (utter_ask_<slot>), unless the parent is stuck on it.
+    Abstract: one subclass per question (ASK_ACTIONS), each registered by the action server."""
+
+    @property
+    @abstractmethod
+    def slot(self) -> str: ...
+
+    def name(self) -> Text:
+        return f"action_ask_{self.slot}"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
+        response = f"utter_ask_{self.slot}"
+        buttons = next((v.get("buttons") for v in domain["responses"].get(response, []) if v.get("buttons")), None)
+        if not stuck(dispatcher, tracker, domain, buttons or []):
+            dispatcher.utter_message(response=response)
+        return []
+
+
+ASKED_BY_RESPONSE = [
+    q.REFERRER_TYPE, q.REFERRER_NAME, q.REFERRER_ROLE, q.REFERRER_ORGANISATION, q.REFERRER_CONTACT, q.FAMILY_AGREED,
+    q.CAREGIVER_NAME, q.RELATIONSHIP, q.CHILD_AGE, q.HELP_WITH, q.PHONE, q.EMAIL, q.PREFERRED_CONTACT,
+    q.SAFE_TO_LEAVE_MESSAGE, q.POSTCODE, q.EXTRA_SUPPORT, q.ACCESS_NEEDS, q.ACCESS_NEEDS_DETAILS,
+]
+ASK_ACTIONS = {slot: type(f"Ask_{slot}", (AskQuestion,), {"slot": slot}) for slot in ASKED_BY_RESPONSE}
+
+
 class AskConsent(Action):
     def name(self) -> Text:
         return "action_ask_consent"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
+        if stuck(dispatcher, tracker, domain, choices.buttons(choices.CONSENT)):
+            return []
         dispatcher.utter_message(
             text=consent_text(tracker.get_slot(q.REFERRER_TYPE)), buttons=choices.buttons(choices.CONSENT)
         )
@@ -119,6 +161,8 @@ class AskReview(Action):
         return "action_ask_review"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
+        if stuck(dispatcher, tracker, domain, choices.buttons(choices.REVIEW)):
+            return []
         lines = [f"{label}: {answer}" for label, answer in q.answers(_slot_values(tracker))]
         dispatcher.utter_message(
             text="Please check your answers:\n" + "\n".join(lines), buttons=choices.buttons(choices.REVIEW)

@@ -284,3 +284,18 @@ def test_preferring_to_phone_leaves_the_referral_with_the_number_and_keeps_nothi
     said = " ".join(texts_of(say(stack, sender, "I'd prefer to phone")))
     assert "01472 252570" in said and "navigo.growingwelltogether@nhs.net" in said
     assert "facilitator" in " ".join(texts_of(say(stack, sender, "who runs the groups")))  # the form is gone
+
+
+def test_a_question_missed_three_times_is_not_asked_a_third_time(stack):
+    sender = "e2e-typed-4"
+    for text in ["I'd like to make a referral", "it's for me", "Sam Example", "I'm his dad"]:
+        say(stack, sender, text)
+    last_questions = []
+    for _ in range(4):
+        last_questions.append(texts_of(say(stack, sender, "a banana"))[-1])
+    asked = [t for t in last_questions if t.startswith("How old is the baby?")]
+    assert len(asked) == 2 and last_questions[:2] == asked  # twice, then never a third time in a row
+    offer = last_questions[2]
+    assert "So far I have" in offer and "Sam Example" in offer and "01472 252570" in offer and "stop" in offer
+    never_asked_three_times_running(last_questions)
+    assert "help with" in texts_of(say(stack, sender, "5 months"))[-1]  # a good answer moves on

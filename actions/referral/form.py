@@ -15,6 +15,7 @@ FAILED_ATTEMPTS = "failed_attempts"  # consecutive invalid answers to the curren
 CONSENT_VERSION_SLOT = "consent_version"
 CONSENT_GIVEN_AT = "consent_given_at"
 STILL_STUCK_AFTER = 2  # from the second invalid answer in a row, also offer the phone number
+STUCK_AFTER = 3  # from the third, the question is not asked again as it was: see actions/referral_form.AskQuestion
 
 
 @dataclass
@@ -132,6 +133,8 @@ def _invalid(slot: str, reason: str, values: Mapping[str, Any]) -> Outcome:
     if reason in v.ENDS_REFERRAL:
         return Outcome(slots={slot: None}, responses=[f"utter_{reason}"], ends_referral=True)
     failures = int(values.get(FAILED_ATTEMPTS) or 0) + 1
+    if failures >= STUCK_AFTER:  # the question's ask action says what it has so far and offers a way out
+        return Outcome(slots={slot: None, FAILED_ATTEMPTS: failures})
     responses = [f"utter_invalid_{reason}"]
     if failures >= STILL_STUCK_AFTER:
         responses.append("utter_still_stuck")
