@@ -28,14 +28,12 @@ from rasa.shared.nlu.training_data.training_data import TrainingData
 from bot.logging_setup import silence_rasa_message_echoes
 from bot.question_focus import FULL_TEXT
 from safety import NO_RISK, SURE, UNSURE, Assessment, Detector, corpus
-from safety.kinds import NONE
+from safety.kinds import KIND_ENTITY, NONE, SAFETY_INTENT
 from safety.model import RiskModel
 
 logger = logging.getLogger(__name__)
 
-SAFETY_INTENT = "safety_risk"
 FALLBACK_INTENT = "nlu_fallback"
-KIND_ENTITY = "risk_kind"
 MODEL_FILE = "risk_model.pkl"
 _KEEP = 2000  # recent outcomes kept for the channels, by message id
 
@@ -119,20 +117,19 @@ class SafetyNet(GraphComponent):
         for message in messages:
             text = message.get(FULL_TEXT) or message.get(TEXT) or ""
             assessment = self._detector.assess(text)
-            ranking = message.get(INTENT_RANKING_KEY) or []
+            others = [r for r in message.get(INTENT_RANKING_KEY) or [] if r.get("name") != SAFETY_INTENT]
             classifier_says_risk = (message.get(INTENT) or {}).get("name") == SAFETY_INTENT
             if assessment.outcome == NO_RISK and classifier_says_risk:
                 assessment = Assessment(UNSURE, cues=("classifier",))
             if assessment.outcome == SURE:
                 top = {"name": SAFETY_INTENT, "confidence": 1.0}
-                others = [r for r in ranking if r.get("name") != SAFETY_INTENT]
                 message.set(INTENT, top, add_to_output=True)
                 message.set(INTENT_RANKING_KEY, [top, *others], add_to_output=True)
                 kind = {"entity": KIND_ENTITY, "value": assessment.kinds[0], "start": 0, "end": len(text),
                         "confidence_entity": 1.0, "extractor": type(self).__name__}
                 message.set(ENTITIES, [*(message.get(ENTITIES) or []), kind], add_to_output=True)
             elif classifier_says_risk:
-                self._answer_instead(message, ranking)
+                self._answer_instead(message, others)
             message.set("safety", {"outcome": assessment.outcome, "kinds": list(assessment.kinds)}, add_to_output=True)
             _remember(message.get("message_id"), assessment)
             for kind in assessment.kinds or (NONE,):
@@ -142,9 +139,8 @@ class SafetyNet(GraphComponent):
         return messages
 
     @staticmethod
-    def _answer_instead(message: Message, ranking: List[Dict[str, Any]]) -> None:
+    def _answer_instead(message: Message, others: List[Dict[str, Any]]) -> None:
         """The classifier alone chose safety_risk: answer with its next choice (the fallback if none)."""
-        others = [r for r in ranking if r.get("name") != SAFETY_INTENT]
         top = others[0] if others else {"name": FALLBACK_INTENT, "confidence": 1.0}
         message.set(INTENT, top, add_to_output=True)
         message.set(INTENT_RANKING_KEY, others or [top], add_to_output=True)

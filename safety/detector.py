@@ -39,10 +39,6 @@ class Assessment:
     score: float = 0.0
     cues: Tuple[str, ...] = field(default=())
 
-    @property
-    def signposted(self) -> bool:
-        return self.outcome != NO_RISK
-
 
 class Detector:
     def __init__(self, model: Optional[RiskModel], thresholds: Thresholds = Thresholds()) -> None:
@@ -59,7 +55,7 @@ class Detector:
         best: Dict[str, float] = {}
         sure_kinds, unsure_kinds, seen_cues = set(), set(), set()
         for unit, unit_scores in zip(units, scores):
-            unit_cues = set(look_alike.cues(unit)) | message_cues
+            unit_cues = message_cues if unit is units[0] else set(look_alike.cues(unit)) | message_cues
             seen_cues |= unit_cues
             short = len(unit.split()) <= t.short_words
             sure_at, unsure_at = (t.short_sure, t.short_unsure) if short else (t.sure, t.unsure)

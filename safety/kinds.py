@@ -12,6 +12,10 @@ NOT_COPING = "not_coping"
 NEGLECT = "neglect"
 NONE = "none"
 
+# How the Rasa adapter marks a sure risk, and how the referral reads it back from the conversation.
+SAFETY_INTENT = "safety_risk"
+KIND_ENTITY = "risk_kind"
+
 KINDS: Tuple[str, ...] = (
     SUICIDE_SELF_HARM,
     HARM_TO_CHILD,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pickle
 from pathlib import Path
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Dict, List, Sequence, Tuple
 
 import numpy as np
 from sklearn.feature_extraction.text import TfidfVectorizer
@@ -32,19 +32,19 @@ class RiskModel:
         self._bias = np.array([e.intercept_[0] for e in estimators])
 
     @classmethod
-    def train(cls, examples: Sequence[Tuple[str, str]], c: float = 4.0, balanced: bool = True, norm: Optional[str] = "l2", seed: int = 0) -> "RiskModel":
+    def train(cls, examples: Sequence[Tuple[str, str]], seed: int = 0) -> "RiskModel":
         """examples: (label, text), label a kind or "none"."""
         texts = [normalise(text) for _, text in examples]
         labels = [[label] if label != NONE else [] for label, _ in examples]
         targets = MultiLabelBinarizer(classes=list(KINDS)).fit_transform(labels)
         features = FeatureUnion(
             [
-                ("words", TfidfVectorizer(analyzer="word", ngram_range=(1, 2), sublinear_tf=True, norm=norm, token_pattern=r"(?u)\b\w[\w']*\b")),
-                ("chars", TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), sublinear_tf=True, min_df=2, norm=norm)),
+                ("words", TfidfVectorizer(analyzer="word", ngram_range=(1, 2), sublinear_tf=True, token_pattern=r"(?u)\b\w[\w']*\b")),
+                ("chars", TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), sublinear_tf=True, min_df=2)),
             ]
         )
         classifier = OneVsRestClassifier(
-            LogisticRegression(C=c, class_weight="balanced" if balanced else None, max_iter=2000, random_state=seed)
+            LogisticRegression(C=4.0, class_weight="balanced", max_iter=2000, random_state=seed)
         )
         pipeline = Pipeline([("features", features), ("kinds", classifier)])
         pipeline.fit(texts, targets)

@@ -85,8 +85,7 @@ def duplicate_reference(referral: Mapping[str, Any]) -> Optional[str]:
 
 def safety_notice(referral: Mapping[str, Any]) -> str:
     """The line telling staff a safety reply was given in the referral's conversation ("" if not)."""
-    kinds = referral.get("safety_kinds") or []
-    return staff_notice([str(kind) for kind in kinds]) if isinstance(kinds, list) else ""
+    return staff_notice([str(kind) for kind in referral.get("safety_kinds") or []])
 
 
 def duplicate_notice(referral: Mapping[str, Any]) -> str:

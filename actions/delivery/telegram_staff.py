@@ -38,8 +38,9 @@ def staff_notification(referral: Mapping[str, Any], full_details: bool) -> str:
     if referral.get("duplicate_of"):  # the earlier reference only: never the phone or email they share
         earlier = duplicate_reference(referral)
         lines.insert(1, f"Possible duplicate of {earlier}" if earlier else "Possible duplicate of an earlier referral")
-    if safety_notice(referral):
-        lines.insert(1, f"<b>{html.escape(safety_notice(referral))}</b>")
+    notice = safety_notice(referral)
+    if notice:
+        lines.insert(1, f"<b>{html.escape(notice)}</b>")
     if full_details:
         lines.append("")
         lines += [f"<b>{html.escape(str(label))}:</b> {html.escape(str(value))}" for label, value in referral["answers"]]

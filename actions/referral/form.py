@@ -161,15 +161,19 @@ _NOT_NAMES = {
 }
 
 
+_OFFERED = {
+    form.lower() for cs in vars(choices).values() if isinstance(cs, choices.ChoiceSet)
+    for forms in cs.options.values() for form in forms
+} | {s.lower() for s in choices.SKIP}
+
+
 def _looks_like_a_name(text: str) -> bool:
     """One to three capitalised words that no question offers as an option ("Phone", "Yes" are not names)."""
     words = text.split()
     if not 1 <= len(words) <= 3 or not all(w[:1].isupper() and w.isalpha() for w in words):
         return False
-    offered = {form.lower() for cs in vars(choices).values() if isinstance(cs, choices.ChoiceSet)
-               for forms in cs.options.values() for form in forms} | {s.lower() for s in choices.SKIP}
     said = text.lower()
-    return said not in offered and not ({w.lower() for w in words} & (_NOT_NAMES | offered)) and isinstance(
+    return said not in _OFFERED and not ({w.lower() for w in words} & (_NOT_NAMES | _OFFERED)) and isinstance(
         v.check_name(text), Valid)
 
 

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 from typing import Any, Iterable, List, Mapping, Sequence
 
-from safety.kinds import LABELS
+from safety.kinds import KIND_ENTITY, LABELS, SAFETY_INTENT
 
-SAFETY_INTENT = "safety_risk"
-KIND_ENTITY = "risk_kind"
 UNSPECIFIED = "unspecified"
 
 

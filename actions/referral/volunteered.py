@@ -111,8 +111,9 @@ def details_in(text: str, values: Mapping[str, Any], today: date, skip: str = ""
             offer(q.REFERRER_NAME if professional else q.CAREGIVER_NAME, checked.value)
     if professional and not takes_name:
         family = _FAMILY_NAME.search(text)
-        if family and isinstance(v.check_name(family.group(1)), Valid):
-            offer(q.CAREGIVER_NAME, v.check_name(family.group(1)).value)
+        family_name = v.check_name(family.group(1)) if family else None
+        if isinstance(family_name, Valid):
+            offer(q.CAREGIVER_NAME, family_name.value)
         member = _FAMILY_MEMBER.search(text)
         kind = choices.RELATIONSHIP.match(member.group(1)) if member else None
         if kind:
@@ -123,8 +124,9 @@ def details_in(text: str, values: Mapping[str, Any], today: date, skip: str = ""
         if kind:
             offer(q.RELATIONSHIP, kind)
     helped = _HELP_WITH.search(text)
-    if helped and isinstance(v.check_free_text(helped.group(1)), Valid):
-        offer(q.HELP_WITH, v.check_free_text(helped.group(1)).value)
+    wanted = v.check_free_text(helped.group(1)) if helped else None
+    if isinstance(wanted, Valid):
+        offer(q.HELP_WITH, wanted.value)
     asked = set(q.required_slots({**values, **found}))
     return {slot: value for slot, value in found.items() if slot in asked}
 
