@@ -12,7 +12,7 @@ from rasa_sdk.types import DomainDict
 
 from actions.referral import questions as q
 from actions.referral.consent import consent_text
-from actions.referral.form import FAILED_ATTEMPTS, STUCK_AFTER, changeable_fields, take_answer
+from actions.referral.form import FAILED_ATTEMPTS, changeable_fields, is_choice, is_stuck, take_answer
 from actions.referral import choices
 from actions.referral.volunteered import details_in, noted
 
@@ -30,6 +30,12 @@ def programme_question(tracker: Tracker, domain: DomainDict) -> Optional[str]:
     name, confidence = intent.get("name") or "", intent.get("confidence") or 0.0
     answered = name.startswith("ask_") and f"utter_{name}" in domain.get("responses", {})
     return name if answered and confidence >= QUESTION_CONFIDENCE else None
+
+
+def _said_before(tracker: Tracker) -> bool:
+    """The latest message repeats the one before it word for word."""
+    texts = [e.get("text") for e in reversed(tracker.events) if e.get("event") == "user"][:2]
+    return len(texts) == 2 and bool(texts[0]) and " ".join(texts[0].lower().split()) == " ".join((texts[1] or "").lower().split())
 
 
 class ValidateReferralForm(FormValidationAction):
@@ -71,6 +77,7 @@ class ValidateReferralForm(FormValidationAction):
             today=now.astimezone().date(),
             now=now,
             question_intent=programme_question(tracker, domain),
+            said_before=_said_before(tracker),
         )
         for response in outcome.responses:
             dispatcher.utter_message(response=response)
@@ -103,13 +110,14 @@ class ValidateReferralForm(FormValidationAction):
 
 
 def stuck(dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict, buttons: List[Dict]) -> bool:
-    """After three misses in a row the question is not asked a third time: say what the form has so far,
-    offer the answers once more, and the way out (stop, or the team's phone and email). True if said."""
-    if int(tracker.get_slot(FAILED_ATTEMPTS) or 0) < STUCK_AFTER:
+    """Instead of a question's third showing in a row: what the form has so far, the answers once more
+    (or, for a typed answer, another try) and the way out: stop, or the team's phone and email. True if said."""
+    if not is_stuck(tracker.get_slot(FAILED_ATTEMPTS)):
         return False
     given = [f"- {label}: {answer}" for label, answer in q.answers(_slot_values(tracker)) if answer != "not asked"]
     so_far = "So far I have:\n" + "\n".join(given) if given else "I don't have any of your answers yet."
-    offer = domain["responses"]["utter_stuck_offer"][0]["text"]
+    typed = not is_choice(tracker.get_slot("requested_slot") or "")
+    offer = domain["responses"]["utter_stuck_offer_typed" if typed else "utter_stuck_offer"][0]["text"]
     dispatcher.utter_message(text=f"{so_far}\n\n{offer}", buttons=buttons)
     return True
 

@@ -9,7 +9,9 @@ import time
 import urllib.request
 from contextlib import closing
 from pathlib import Path
-from typing import Dict, IO, Iterable, List
+from typing import Dict, IO, Iterable, List, Optional, Tuple
+
+import yaml
 
 from deploy.cluster import free_port, read_logs, stop_all, wait_until
 from tests.environment import check_harmless, process_env
@@ -17,6 +19,47 @@ from tests.environment import check_harmless, process_env
 ROOT = Path(__file__).resolve().parent.parent
 MODEL = ROOT / "models" / "cosp.tar.gz"
 BIN = Path(sys.executable).parent
+
+
+def _form_texts() -> Tuple[List[str], List[str]]:
+    """The referral questions' texts, and the texts that only say an answer was not taken."""
+    from actions.referral import questions as q
+    from actions.referral.consent import consent_text
+
+    responses = yaml.safe_load((ROOT / "domain.yml").read_text(encoding="utf-8"))["responses"]
+
+    def texts(name: str) -> List[str]:
+        return [v["text"] for v in responses.get(name, []) if "text" in v]
+
+    asked = [t for slot in q.REFERRAL_SLOTS for t in texts(f"utter_ask_{slot}")]
+    asked += [consent_text("self"), consent_text("professional"), "Please check your answers:"]
+    not_taken = [t for name in responses if name.startswith("utter_invalid_") or name == "utter_still_stuck" for t in texts(name)]
+    return asked, not_taken
+
+
+class QuestionWatch:
+    """Fails as soon as one conversation meets the same referral question three turns running with
+    nothing else said (issue 12: a question at most twice in a row). A turn that answers something
+    the parent asked, or notes a detail, is not the question met again."""
+
+    def __init__(self) -> None:
+        self.questions, self.not_taken = _form_texts()
+        self.runs: Dict[str, Tuple[Optional[str], int]] = {}
+
+    def question_in(self, texts: Iterable[str]) -> Optional[str]:
+        for text in reversed(list(texts)):
+            if any(text.startswith(question) for question in self.questions):
+                return text  # the whole text: a summary with other answers is another question
+        return None
+
+    def saw(self, conversation: str, texts: Iterable[str]) -> None:
+        said = [t or "" for t in texts]
+        asked = self.question_in(said)
+        only_asked = all(t == asked or t in self.not_taken for t in said)
+        previous, times = self.runs.get(conversation, (None, 0))
+        times = times + 1 if asked is not None and asked == previous and only_asked else 1
+        self.runs[conversation] = (asked, times)
+        assert times <= 2, f"{conversation!r} was asked {asked[:80]!r} three turns running"
 
 
 def wait_for(url: str, seconds: float = 180) -> None:

@@ -20,7 +20,7 @@ from actions.referral import choices, questions as q
 from actions.referral.consent import CONSENT_VERSION, consent_text
 from actions.referral.form import CONSENT_GIVEN_AT, CONSENT_VERSION_SLOT, FAILED_ATTEMPTS
 from actions.referral.submission import submission_key
-from actions.referral_form import AskConsent, AskFieldToChange, AskReview, ValidateReferralForm
+from actions.referral_form import ASK_ACTIONS, AskConsent, AskFieldToChange, AskReview, ValidateReferralForm
 from actions.submission import SubmitReferral
 from tests.test_form import SELF_REFERRAL
 
@@ -159,10 +159,10 @@ async def test_validate_an_invalid_phone_re_asks_with_the_reason(domain) -> None
 
 
 @pytest.mark.asyncio
-async def test_validate_a_second_invalid_phone_offers_the_team(domain) -> None:
-    tracker = form_tracker({**UP_TO_PHONE, FAILED_ATTEMPTS: 1.0}, q.PHONE, q.PHONE, "+1 212 555 0100", "+1 212 555 0100")
+async def test_validate_a_third_invalid_phone_offers_the_team_with_the_question(domain) -> None:
+    tracker = form_tracker({**UP_TO_PHONE, FAILED_ATTEMPTS: 2.0}, q.PHONE, q.PHONE, "+1 212 555 0100", "+1 212 555 0100")
     events, messages = await run(ValidateReferralForm(), tracker, domain)
-    assert SlotSet(FAILED_ATTEMPTS, 2) in events
+    assert SlotSet(FAILED_ATTEMPTS, 3) in events
     assert responses(messages) == ["utter_invalid_phone_not_uk", "utter_still_stuck"]
 
 
@@ -315,6 +315,31 @@ async def test_ask_review_lists_the_professional_answers_too(domain) -> None:
                  "Referrer's work phone or email: jo.smith@nhs.net", "Family agreed to the referral: Yes"):
         assert line in shown.split("\n")
     assert len(shown.split("\n")) == 1 + len(q.LABELS)
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("failures, stuck", [(0, False), (1, False), (2, True), (3, False), (4, True)])
+async def test_a_typed_question_gives_way_to_what_it_has_so_far_on_the_second_miss(domain, failures, stuck) -> None:
+    answers = {k: UP_TO_PHONE[k] for k in (q.REFERRER_TYPE, q.CAREGIVER_NAME, q.RELATIONSHIP)}
+    tracker = make_tracker({**answers, FAILED_ATTEMPTS: float(failures), "requested_slot": q.CHILD_AGE})
+    events, messages = await run(ASK_ACTIONS[q.CHILD_AGE](), tracker, domain)
+    assert events == [] and len(messages) == 1
+    if not stuck:
+        assert messages[0]["response"] == "utter_ask_child_age"
+        return
+    said = messages[0]["text"]
+    assert said.startswith("So far I have:") and UP_TO_PHONE[q.CAREGIVER_NAME] in said
+    assert domain["responses"]["utter_stuck_offer_typed"][0]["text"] in said
+    assert [b["title"] for b in messages[0]["buttons"]] == ["Not born yet"]
+
+
+@pytest.mark.asyncio
+async def test_a_button_question_offers_its_buttons_once_more_when_stuck(domain) -> None:
+    tracker = make_tracker({FAILED_ATTEMPTS: 2.0, "requested_slot": q.REFERRER_TYPE})
+    _, messages = await run(ASK_ACTIONS[q.REFERRER_TYPE](), tracker, domain)
+    assert "I don't have any of your answers yet." in messages[0]["text"]
+    assert domain["responses"]["utter_stuck_offer"][0]["text"] in messages[0]["text"]
+    assert [b["title"] for b in messages[0]["buttons"]] == ["Myself or my family", "A professional"]
 
 
 @pytest.mark.asyncio

@@ -17,6 +17,7 @@ from actions.referral.form import (
     CONSENT_GIVEN_AT,
     CONSENT_VERSION_SLOT,
     FAILED_ATTEMPTS,
+    is_stuck,
     Outcome,
     changeable_fields,
     check,
@@ -239,14 +240,19 @@ def test_a_first_invalid_answer_re_asks_and_counts_one_failure() -> None:
     assert outcome == Outcome(slots={q.POSTCODE: None, FAILED_ATTEMPTS: 1}, responses=["utter_invalid_postcode_format"])
 
 
-def test_a_second_consecutive_invalid_answer_adds_still_stuck() -> None:
-    outcome = answer(q.POSTCODE, "ABC", {FAILED_ATTEMPTS: 1})
-    assert outcome.slots == {q.POSTCODE: None, FAILED_ATTEMPTS: 2}
-    assert outcome.responses == ["utter_invalid_postcode_format", "utter_still_stuck"]
-    outcome = answer(q.POSTCODE, "12345", {FAILED_ATTEMPTS: 2.0})  # a float slot in the domain
-    assert outcome.slots == {q.POSTCODE: None, FAILED_ATTEMPTS: 3}
-    assert outcome.responses == []  # the ask action says what it has and offers a way out instead
-    assert not outcome.ends_referral
+def test_from_the_second_miss_the_question_alternates_with_the_way_out() -> None:
+    expected = {  # failures before -> (responses, stuck: the ask action offers the way out instead of asking)
+        1: (["utter_invalid_postcode_format"], True),
+        2.0: (["utter_invalid_postcode_format", "utter_still_stuck"], False),  # a float slot in the domain
+        3: (["utter_invalid_postcode_format"], True),
+        4: (["utter_invalid_postcode_format", "utter_still_stuck"], False),
+    }
+    for before, (responses, stuck) in expected.items():
+        outcome = answer(q.POSTCODE, "ABC", {FAILED_ATTEMPTS: before})
+        assert outcome.slots == {q.POSTCODE: None, FAILED_ATTEMPTS: int(before) + 1}
+        assert outcome.responses == responses and is_stuck(int(before) + 1) is stuck
+        assert not outcome.ends_referral
+    assert not is_stuck(0) and not is_stuck(1) and not is_stuck(None)
 
 
 def test_failures_count_again_after_a_valid_answer() -> None:
@@ -305,6 +311,50 @@ def test_free_text_ending_in_a_question_mark_is_answered_instead(slot) -> None:
 def test_free_text_question_without_a_confident_intent_is_kept_as_the_answer() -> None:
     outcome = answer(q.HELP_WITH, "How do I help my baby sleep?")
     assert outcome.slots[q.HELP_WITH] == "How do I help my baby sleep?"
+
+
+@pytest.mark.parametrize("slot, text, intent", [
+    (q.EXTRA_SUPPORT, "not sure if my partner can come too", "ask_which_caregivers"),
+    (q.HELP_WITH, "can my mum come with me", "ask_which_caregivers"),
+    (q.CAREGIVER_NAME, "is there a creche", "ask_how_it_runs"),
+    (q.CONSENT, "wondering whether the group is online", "ask_where"),
+    (q.RELATIONSHIP, "sorry, where is it", "ask_where"),
+])
+def test_a_question_without_a_question_mark_is_answered_not_taken(slot, text, intent) -> None:
+    outcome = answer(slot, text, {FAILED_ATTEMPTS: 1}, intent)
+    assert outcome == Outcome(slots={slot: None}, responses=[f"utter_{intent}"])  # and no failure counted
+
+
+@pytest.mark.parametrize("slot, text, stored", [
+    (q.EXTRA_SUPPORT, "Not sure", "not_sure"),  # the option itself, however confident the intent
+    (q.HELP_WITH, "how to settle him at night", "how to settle him at night"),  # a statement
+    (q.CAREGIVER_NAME, "Will Smith", "Will Smith"),
+    (q.CHILD_AGE, "5 months?", "5 months"),  # an answer with a form of its own is an answer
+])
+def test_words_that_answer_the_question_stay_answers(slot, text, stored) -> None:
+    assert answer(slot, text, question_intent="ask_which_caregivers").slots[slot].startswith(stored)
+
+
+def test_a_question_shaped_answer_said_again_is_taken_as_the_answer() -> None:
+    outcome = take_answer(q.HELP_WITH, "can I get help with sleep", {}, today=TODAY, now=NOW,
+                          question_intent="ask_how_it_runs", said_before=True)
+    assert outcome.slots[q.HELP_WITH] == "can I get help with sleep" and outcome.responses == []
+
+
+@pytest.mark.parametrize("text, name", [
+    ("I'm Sam", "Sam"), ("im sam", "sam"), ("my name is Sam Example.", "Sam Example"), ("it's Jo", "Jo"),
+    ("Hi, I'm Priya", "Priya"), ("call me Jo!", "Jo"), ("Sam Example", "Sam Example"), ("Im Sung", "Im Sung"),
+])
+@pytest.mark.parametrize("slot", [q.CAREGIVER_NAME, q.REFERRER_NAME])
+def test_a_name_is_kept_without_the_words_before_it(slot, text, name) -> None:
+    assert answer(slot, text).slots[slot] == name
+
+
+@pytest.mark.parametrize("text", ["I'm Sam", "my name is Sam Example"])
+def test_i_am_and_a_name_at_the_first_question_start_a_parents_own_referral(text) -> None:
+    outcome = answer(q.REFERRER_TYPE, text)
+    assert outcome.slots[q.REFERRER_TYPE] == "self" and outcome.slots[q.CAREGIVER_NAME].startswith("Sam")
+    assert outcome.responses == ["utter_took_name_as_self_referral"]
 
 
 # --- take_answer: changing an answer from the summary ---------------------------------------------------

@@ -34,7 +34,7 @@ from actions.referral.result import Valid
 from actions.referral.submission import first_unfit_answer
 from deploy.cluster import wait_until
 from tests import strategies as s
-from tests.support import MODEL, ROOT, Stack
+from tests.support import MODEL, ROOT, QuestionWatch, Stack
 
 pytestmark = [
     pytest.mark.needs_model,
@@ -64,6 +64,7 @@ class Run:
     long_messages: int = 0
     seconds_on_long_messages: float = 0.0
     seconds_checking: float = 0.0
+    watch: QuestionWatch = field(default_factory=QuestionWatch)  # no referral question three turns running
 
     def say(self, sender: str, text: str) -> List[Any]:
         request = urllib.request.Request(
@@ -86,6 +87,7 @@ class Run:
         assert status == 200, f"HTTP {status} for {text[:300]!r}: {body[:500]!r}"
         replies = json.loads(body)
         assert isinstance(replies, list), f"not a JSON list for {text[:300]!r}: {body[:500]!r}"
+        self.watch.saw(sender, [r.get("text", "") for r in replies if isinstance(r, dict)])
         self.messages += 1
         if s.is_forced_intent(text):
             assert not s.markers_in(text, s.PLAIN_MARKERS), "the strategies keep the two sets of markers apart"

@@ -13,6 +13,10 @@ class ChoiceSet:
     invalid_reason: str
 
     def match(self, text: str) -> Optional[str]:
+        return self.exact(text) or (None if text.strip().startswith("/") else self._match_within(_normalise(text)))
+
+    def exact(self, text: str) -> Optional[str]:
+        """The option the whole answer is ("Not sure", "nope"), not one it mentions."""
         if text.strip().startswith("/"):
             return None  # a forced intent such as /inform{"consent":"yes"} is never an answer
         said = _normalise(text)
@@ -21,7 +25,7 @@ class ChoiceSet:
         for key, forms in self.options.items():
             if said == _normalise(key) or any(said == _normalise(f) for f in forms):
                 return key
-        return self._match_within(said)
+        return None
 
     def _match_within(self, said: str) -> Optional[str]:
         """'I'm his nan' -> grandparent: the option whose words appear in the answer, the longest

@@ -8,14 +8,23 @@ from typing import Any, Callable, Dict, List, Mapping, Optional
 
 from actions.referral import choices, questions as q
 from actions.referral.consent import CONSENT_VERSION
+from actions.referral.question_shape import is_question_shaped
 from actions.referral.result import Checked, Invalid, Valid
 from actions.referral import validators as v
 
 FAILED_ATTEMPTS = "failed_attempts"  # consecutive invalid answers to the current question
 CONSENT_VERSION_SLOT = "consent_version"
 CONSENT_GIVEN_AT = "consent_given_at"
-STILL_STUCK_AFTER = 2  # from the second invalid answer in a row, also offer the phone number
-STUCK_AFTER = 3  # from the third, the question is not asked again as it was: see actions/referral_form.AskQuestion
+STUCK_AFTER = 2  # misses in a row after which the question is not asked again at once
+
+
+def is_stuck(failures: Any) -> bool:
+    """A question is shown at most twice in a row: on the second miss (and every other one after it)
+    its ask action says what the form has so far and offers the way out instead of asking again
+    (actions/referral_form.AskQuestion); on the misses between, the question comes back with the team's
+    phone number. The phone number is in every reply from the second miss on."""
+    failures = int(failures or 0)
+    return failures >= STUCK_AFTER and (failures - STUCK_AFTER) % 2 == 0
 
 
 @dataclass
@@ -25,24 +34,25 @@ class Outcome:
     ends_referral: bool = False
 
 
+_CHOICE_SETS: Dict[str, choices.ChoiceSet] = {
+    q.REFERRER_TYPE: choices.REFERRER_TYPE,
+    q.FAMILY_AGREED: choices.FAMILY_AGREED,
+    q.RELATIONSHIP: choices.RELATIONSHIP,
+    q.PREFERRED_CONTACT: choices.PREFERRED_CONTACT,
+    q.SAFE_TO_LEAVE_MESSAGE: choices.SAFE_TO_LEAVE_MESSAGE,
+    q.EXTRA_SUPPORT: choices.EXTRA_SUPPORT,
+    q.ACCESS_NEEDS: choices.ACCESS_NEEDS,
+    q.CONSENT: choices.CONSENT,
+    q.REVIEW: choices.REVIEW,
+}
 _CHECKS: Dict[str, Callable[[str], Checked]] = {
-    q.REFERRER_TYPE: v.choice_checker(choices.REFERRER_TYPE),
-    q.REFERRER_NAME: v.check_name,
+    **{slot: v.choice_checker(choice_set) for slot, choice_set in _CHOICE_SETS.items()},
     q.REFERRER_ROLE: v.check_short_text,
     q.REFERRER_ORGANISATION: v.check_short_text,
     q.REFERRER_CONTACT: v.check_phone_or_email,
-    q.FAMILY_AGREED: v.choice_checker(choices.FAMILY_AGREED),
-    q.CAREGIVER_NAME: v.check_name,
-    q.RELATIONSHIP: v.choice_checker(choices.RELATIONSHIP),
     q.HELP_WITH: v.check_free_text,
-    q.PREFERRED_CONTACT: v.choice_checker(choices.PREFERRED_CONTACT),
-    q.SAFE_TO_LEAVE_MESSAGE: v.choice_checker(choices.SAFE_TO_LEAVE_MESSAGE),
     q.POSTCODE: v.check_postcode,
-    q.EXTRA_SUPPORT: v.choice_checker(choices.EXTRA_SUPPORT),
-    q.ACCESS_NEEDS: v.choice_checker(choices.ACCESS_NEEDS),
     q.ACCESS_NEEDS_DETAILS: v.check_free_text,
-    q.CONSENT: v.choice_checker(choices.CONSENT),
-    q.REVIEW: v.choice_checker(choices.REVIEW),
 }
 
 # Answers that end the referral kindly, with the response that says why and what to do instead.
@@ -74,10 +84,18 @@ def check(slot: str, text: str, values: Mapping[str, Any], today: date) -> Check
         return checked
     if slot == q.FIELD_TO_CHANGE:
         return _check_field_to_change(text, values)
+    if slot in (q.CAREGIVER_NAME, q.REFERRER_NAME):
+        return v.check_name(v.name_in(text))
     return _CHECKS[slot](text)
 
 
-_FREE_TEXT = {q.HELP_WITH, q.ACCESS_NEEDS_DETAILS}
+def is_choice(slot: str) -> bool:
+    """Answered by picking one of a few options (the buttons), rather than typed."""
+    return slot in _CHOICE_SETS
+
+
+# Answers with a form of their own: when valid they are answers, however they are worded.
+_STRUCTURED = {q.CHILD_AGE, q.PHONE, q.EMAIL, q.POSTCODE, q.REFERRER_CONTACT}
 
 
 def take_answer(
@@ -87,9 +105,12 @@ def take_answer(
     today: date,
     now: datetime,
     question_intent: Optional[str] = None,
+    said_before: bool = False,
 ) -> Outcome:
     """`question_intent`: the programme question the message confidently asks, if any; it is
-    answered (and the question asked again) when the message is not an answer to this question."""
+    answered (and the question asked again) when the message is not an answer to this question, or
+    is worded as a question and is not one of the question's own options. `said_before`: the same
+    words were the last message too, so they are meant as the answer (never a loop of answers)."""
     if not isinstance(text, str):
         text = ""  # a forced entity (e.g. a list or number) is not an answer
     if slot != q.PREFERRED_CONTACT and v.wants_to_phone(text):  # "phone" is an answer there
@@ -97,14 +118,14 @@ def take_answer(
     checked = check(slot, text, values, today)
     ends = isinstance(checked, Invalid) and checked.reason in v.ENDS_REFERRAL
     asks_instead = question_intent and not ends and (
-        isinstance(checked, Invalid) or (slot in _FREE_TEXT and text.rstrip().endswith("?"))
+        isinstance(checked, Invalid) or (not said_before and _asks_rather_than_answers(slot, text))
     )
     if asks_instead:
         return Outcome(slots={slot: None}, responses=[f"utter_{question_intent}"])
     if isinstance(checked, Invalid) and slot == q.REFERRER_TYPE and _looks_like_a_name(text):
         # "Who is this referral about?" read as "who are you": take it as a parent's own referral
         return Outcome(
-            slots={q.REFERRER_TYPE: "self", q.CAREGIVER_NAME: v.check_name(text).value, FAILED_ATTEMPTS: 0},
+            slots={q.REFERRER_TYPE: "self", q.CAREGIVER_NAME: v.check_name(v.name_in(text)).value, FAILED_ATTEMPTS: 0},
             responses=["utter_took_name_as_self_referral"],
         )
     if isinstance(checked, Invalid):
@@ -129,14 +150,21 @@ def take_answer(
     return outcome
 
 
+def _asks_rather_than_answers(slot: str, text: str) -> bool:
+    """"Not sure if my partner can come too" at "Would you like extra support?" is a question, though
+    it holds "not sure"; "Not sure" alone is the answer."""
+    if slot in _STRUCTURED or not is_question_shaped(text):
+        return False
+    choice_set = _CHOICE_SETS.get(slot)
+    return choice_set is None or choice_set.exact(v.clean(text)) is None
+
+
 def _invalid(slot: str, reason: str, values: Mapping[str, Any]) -> Outcome:
     if reason in v.ENDS_REFERRAL:
         return Outcome(slots={slot: None}, responses=[f"utter_{reason}"], ends_referral=True)
     failures = int(values.get(FAILED_ATTEMPTS) or 0) + 1
-    if failures >= STUCK_AFTER:  # the question's ask action says what it has so far and offers a way out
-        return Outcome(slots={slot: None, FAILED_ATTEMPTS: failures})
-    responses = [f"utter_invalid_{reason}"]
-    if failures >= STILL_STUCK_AFTER:
+    responses = [f"utter_invalid_{reason}"]  # what was wrong with it, every time
+    if failures > STUCK_AFTER and not is_stuck(failures):
         responses.append("utter_still_stuck")
     return Outcome(slots={slot: None, FAILED_ATTEMPTS: failures}, responses=responses)
 
@@ -168,7 +196,9 @@ _OFFERED = {
 
 
 def _looks_like_a_name(text: str) -> bool:
-    """One to three capitalised words that no question offers as an option ("Phone", "Yes" are not names)."""
+    """One to three capitalised words that no question offers as an option ("Phone", "Yes" are not names),
+    alone or after "I'm" or "my name is"."""
+    text = v.name_in(text)
     words = text.split()
     if not 1 <= len(words) <= 3 or not all(w[:1].isupper() and w.isalpha() for w in words):
         return False

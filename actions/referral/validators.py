@@ -44,6 +44,22 @@ def check_name(text: str) -> Checked:
     return Valid(value)
 
 
+_NAME_LEAD = re.compile(
+    r"^(?:(?:hi|hello|hiya|hey)\b[,!. ]*)?"
+    r"(?:my name is|my name's|my names|name is|name's|it's|it is|this is|i'm called|i am called|call me|i'm|i am|(?-i:im))\s+"
+    r"(?!(?:his|her|their|the|a|an|not|just|so|ok|okay|fine|good|here|sure|unsure|struggling|mum|dad|the)\b)"
+    r"(.+?)[.!]*$",
+    re.IGNORECASE,
+)
+
+
+def name_in(text: str) -> str:
+    """'I'm Sam', 'my name is Sam Example', 'it's Sam' -> the name alone; anything else unchanged."""
+    value = clean(text).replace("’", "'")
+    said = _NAME_LEAD.match(value)
+    return said.group(1) if said else clean(text)
+
+
 def check_short_text(text: str) -> Checked:
     """A role or an organisation: a line of ordinary text."""
     value = clean(text)

@@ -26,7 +26,7 @@ from deploy.cluster import Cluster, answers, free_port, wait_until
 from tests import pg
 from tests.environment import process_env
 from tests.redis_server import RedisServer
-from tests.support import MODEL
+from tests.support import MODEL, QuestionWatch
 from tests.test_end_to_end import ANSWERS, Inbox, emails_for
 
 pytestmark = [
@@ -97,9 +97,13 @@ def post(base: str, sender: str, message: str, timeout: float = 60) -> Tuple[int
         return error.code, []
 
 
+WATCH = QuestionWatch()  # every conversation here: no referral question three turns running
+
+
 def say(base: str, sender: str, message: str) -> str:
     status, replies = post(base, sender, message)
     assert status == 200, f"{message!r} got HTTP {status}"
+    WATCH.saw(sender, [r.get("text", "") for r in replies])
     return " ".join(r.get("text", "") for r in replies)
 
 
