@@ -61,6 +61,20 @@ class QuestionWatch:
         self.runs[conversation] = (asked, times)
         assert times <= 2, f"{conversation!r} was asked {asked[:80]!r} three turns running"
 
+    def check_transcript(self, conversation: str, texts: Iterable[str]) -> int:
+        """The same check over everything one chat was sent, in order, where turns can't be told
+        apart (Telegram): a question three times with only "not taken" texts between fails.
+        Returns how many questions it saw, so a caller can show the check is not vacuous."""
+        last, times, seen = None, 0, 0
+        for text in (t or "" for t in texts):
+            if any(text.startswith(question) for question in self.questions):
+                seen += 1
+                last, times = text, times + 1 if text == last else 1
+                assert times <= 2, f"{conversation!r} was asked {text[:80]!r} three times running"
+            elif text not in self.not_taken:
+                last, times = None, 0
+        return seen
+
 
 def wait_for(url: str, seconds: float = 180) -> None:
     deadline = time.time() + seconds

@@ -49,3 +49,10 @@ def test_a_question_asked_again_after_answering_the_parents_own_question_is_not_
     answer = RESPONSES["utter_ask_which_caregivers"][0]["text"]
     for _ in range(4):
         watch.saw("p", [answer, AGE])
+
+
+def test_a_transcript_with_a_question_three_times_running_fails() -> None:
+    watch = QuestionWatch()
+    assert watch.check_transcript("c", [AGE, NOT_AN_AGE, AGE, "Thanks, I've noted: ...", AGE, NOT_AN_AGE, AGE]) == 4
+    with pytest.raises(AssertionError, match="three times running"):
+        watch.check_transcript("c", [AGE, NOT_AN_AGE, AGE, NOT_AN_AGE, PHONE_US, AGE])

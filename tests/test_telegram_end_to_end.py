@@ -13,7 +13,7 @@ from typing import Dict, Iterator, Optional
 import pytest
 
 from tests.fakes.telegram_api import FakeTelegram
-from tests.support import MODEL, Stack, free_port, wait_for_port
+from tests.support import MODEL, QuestionWatch, Stack, free_port, wait_for_port
 
 pytestmark = [
     pytest.mark.needs_model,
@@ -42,6 +42,10 @@ def world(tmp_path_factory) -> Iterator[Dict]:
         while not fake.calls("getUpdates") and time.time() < deadline:
             time.sleep(0.2)
         yield {"fake": fake, "stack": stack}
+        watch = QuestionWatch()  # every chat here: no referral question three times running
+        chats = {message.get("chat_id") for message in fake.sent()}
+        asked = {str(chat): watch.check_transcript(str(chat), fake.sent_texts(chat)) for chat in chats}
+        assert asked[str(PARENT)] > 0, "the check saw the parent's questions"
     finally:
         stack.stop()
         fake.stop()
