@@ -10,6 +10,7 @@ from rasa_sdk.types import DomainDict
 
 from actions.referral import questions as q
 from actions.referral.form import CONSENT_GIVEN_AT, CONSENT_VERSION_SLOT, FAILED_ATTEMPTS
+from actions.responses import responses
 
 RESET_SLOTS = [*q.REFERRAL_SLOTS, FAILED_ATTEMPTS, CONSENT_VERSION_SLOT, CONSENT_GIVEN_AT, "requested_slot"]
 
@@ -27,7 +28,7 @@ class ExplainQuestion(Action):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
         requested = tracker.get_slot("requested_slot")
         response = f"utter_why_{requested}"
-        if requested and response in domain.get("responses", {}):
+        if requested and response in responses(domain):
             dispatcher.utter_message(response=response)
         else:
             dispatcher.utter_message(response="utter_why_outside_form")

@@ -15,6 +15,7 @@ from actions.referral.consent import consent_text
 from actions.referral.form import FAILED_ATTEMPTS, changeable_fields, is_choice, is_stuck, take_answer
 from actions.referral import choices
 from actions.referral.volunteered import details_in, noted
+from actions.responses import responses
 
 QUESTION_CONFIDENCE = 0.5  # a programme question asked instead of an answer is answered from here up
 
@@ -28,7 +29,7 @@ def programme_question(tracker: Tracker, domain: DomainDict) -> Optional[str]:
     when the classifier is confident of it."""
     intent = tracker.latest_message.get("intent") or {}
     name, confidence = intent.get("name") or "", intent.get("confidence") or 0.0
-    answered = name.startswith("ask_") and f"utter_{name}" in domain.get("responses", {})
+    answered = name.startswith("ask_") and f"utter_{name}" in responses(domain)
     return name if answered and confidence >= QUESTION_CONFIDENCE else None
 
 
@@ -117,7 +118,7 @@ def stuck(dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     given = [f"- {label}: {answer}" for label, answer in q.answers(_slot_values(tracker)) if answer != "not asked"]
     so_far = "So far I have:\n" + "\n".join(given) if given else "I don't have any of your answers yet."
     typed = not is_choice(tracker.get_slot("requested_slot") or "")
-    offer = domain["responses"]["utter_stuck_offer_typed" if typed else "utter_stuck_offer"][0]["text"]
+    offer = responses(domain)["utter_stuck_offer_typed" if typed else "utter_stuck_offer"][0]["text"]
     dispatcher.utter_message(text=f"{so_far}\n\n{offer}", buttons=buttons)
     return True
 
@@ -135,7 +136,7 @@ class AskQuestion(Action, ABC):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
         response = f"utter_ask_{self.slot}"
-        buttons = next((v.get("buttons") for v in domain["responses"].get(response, []) if v.get("buttons")), None)
+        buttons = next((v.get("buttons") for v in responses(domain).get(response, []) if v.get("buttons")), None)
         if not stuck(dispatcher, tracker, domain, buttons or []):
             dispatcher.utter_message(response=response)
         return []

@@ -20,7 +20,7 @@ from typing import Dict, Iterator
 
 import psutil
 
-from bench import latency, nlu_eval, report, resources, safety_cost, throughput, training
+from bench import latency, nlu_eval, report, resources, safety_cost, speed, throughput, training
 from bench.options import BENCH_DIR, ROOT, Options, load
 from bench.progress import say
 from bench.stack import null_action_server, postgres, redis, serving
@@ -129,6 +129,10 @@ def measure(run: Run) -> int:
         run.one_replica()
     with run.section("two Rasa servers: throughput"):
         run.two_replicas()
+    with run.section("speed side by side: the make run shape beside the peer build, and each lever alone"):
+        run.results["speed"] = {**speed.run(options), "ratios": {}}
+        run.results["speed"]["ratios"] = speed.ratios(run.results["speed"])
+        say(speed.table(run.results["speed"]))
     with run.section("training and NLU accuracy"):
         run.training_and_nlu()
     with run.section("what the safety layers add to a turn"):
@@ -141,6 +145,8 @@ def measure(run: Run) -> int:
     if run.results["latency"]:
         report.latency_png(run.results, BENCH_DIR / "latency.png")
     print(report.table(run.results))
+    if run.results.get("speed", {}).get("side_by_side"):
+        print("\n" + speed.table(run.results["speed"]))
     if run.failures:
         print("\nNot measured (see the log above): " + "; ".join(f"{k}: {v}" for k, v in run.failures.items()))
     say(f"done in {round(time.time() - started)} s: bench/results.json")

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import List, Mapping, Optional
 
@@ -15,6 +15,9 @@ VAR_DIR = PROJECT_ROOT / "var"
 
 TEAM_EMAIL = "navigo.growingwelltogether@nhs.net"
 TEAM_PHONE = "01472 252570"
+
+# bot/speed: every lever on unless SPEED_LEVERS names those to keep (the benchmark's ablation).
+SPEED_LEVERS = ("action_result_check", "plain_retrieve", "append_save", "selective_domain", "action_session", "gc_freeze")
 
 _SECRET_FIELDS = {"smtp_password", "telegram_bot_token", "telegram_webhook_secret", "bridge_secret"}
 _EXAMPLE_SECRET_MARKERS = ("change-me", "changeme", "example-secret")
@@ -57,6 +60,7 @@ class Settings:
     tracker_database_url: str
     redis_url: Optional[str]
     delivery_max_backoff_seconds: float
+    speed_levers: List[str] = field(default_factory=lambda: list(SPEED_LEVERS))
 
     @property
     def smtp_configured(self) -> bool:
@@ -146,6 +150,19 @@ def _redis_url(env: Mapping[str, str]) -> Optional[str]:
     return url or None
 
 
+def _speed_levers(env: Mapping[str, str]) -> List[str]:
+    said = env.get("SPEED_LEVERS", "").strip().lower()
+    if not said or said == "all":
+        return list(SPEED_LEVERS)
+    if said == "none":
+        return []
+    names = [name.strip() for name in said.split(",") if name.strip()]
+    unknown = [name for name in names if name not in SPEED_LEVERS]
+    if unknown:
+        raise ConfigError(f"SPEED_LEVERS names unknown levers {unknown}: use all, none, or some of {', '.join(SPEED_LEVERS)}")
+    return names
+
+
 def load_settings(env: Optional[Mapping[str, str]] = None) -> Settings:
     """Reads and checks every setting; raises ConfigError naming the variable at fault."""
     if env is None:
@@ -209,6 +226,7 @@ def load_settings(env: Optional[Mapping[str, str]] = None) -> Settings:
         tracker_database_url=_tracker_url(env, database_url, var_dir),
         redis_url=_redis_url(env),
         delivery_max_backoff_seconds=_number(env, "DELIVERY_MAX_BACKOFF_SECONDS", 300.0),
+        speed_levers=_speed_levers(env),
     )
 
 

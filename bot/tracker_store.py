@@ -29,8 +29,9 @@ class GuardedSQLTrackerStore(SQLTrackerStore):
     """SQLTrackerStore on TRACKER_DATABASE_URL, with connections checked before use (a restarted
     PostgreSQL costs nothing but a reconnect)."""
 
-    def __init__(self, domain: Any = None, host: Optional[str] = None, event_broker: Any = None, **kwargs: Any) -> None:
-        url = make_url(load_settings().tracker_database_url)
+    def __init__(self, domain: Any = None, host: Optional[str] = None, event_broker: Any = None,
+                 url: Optional[str] = None, **kwargs: Any) -> None:
+        url = make_url(url or load_settings().tracker_database_url)
         super().__init__(
             domain=domain,
             dialect=url.drivername,
@@ -69,14 +70,17 @@ def guard(tracker_store: TrackerStore) -> None:
 
 
 def guard_on_start(blueprint: Any) -> None:
-    """Guards the server's tracker store once it has loaded; every channel of ours calls this, so
-    no configuration of our channels runs unguarded."""
+    """Guards the server's tracker store once it has loaded, and installs the speed levers
+    (bot/speed); every channel of ours calls this, so no configuration of our channels runs unguarded."""
 
     @blueprint.listener("after_server_start")
     async def refuse_instead_of_forgetting(app: Any, _: Any) -> None:
         agent = getattr(app.ctx, "agent", None)
         if agent is not None:
             guard(agent.tracker_store)
+            from bot import speed  # it builds on this module
+
+            speed.install(agent, load_settings().speed_levers)
 
 
 def seconds_since_last_failure() -> Optional[float]:

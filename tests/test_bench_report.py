@@ -39,3 +39,31 @@ def test_the_safety_layers_cost_stands_beside_the_phrases_alone_and_the_pipeline
         (line,) = rows(prefix)
         assert line.count(" / ") == 2, line  # ours, then its baseline
     assert "safety layers added per message, p95" in {t["figure"] for t in report.targets(RESULTS)}
+
+
+def test_the_speed_table_gives_ours_as_a_ratio_to_the_peer_and_each_lever_beside_no_levers() -> None:
+    from bench import speed
+
+    def cell(rate, p95):
+        return {"turns_per_second": rate, "p95": p95, "p50": p95 / 2, "p99": p95, "turns": 100, "errors": 0}
+
+    results = {
+        "side_by_side": {"peer": {"questions@10": cell(100.0, 200.0)}, "ours": {"questions@10": cell(150.0, 100.0)},
+                         "ours, no levers": {"questions@10": cell(50.0, 400.0)}},
+        "ablation": {"gc_freeze": {"ours, no levers": {"form@10": cell(10.0, 900.0)},
+                                   "only gc_freeze": {"form@10": cell(12.0, 800.0)}}},
+    }
+    assert speed.ratios(results) == {"questions@10": {"turns_per_second_ratio": 1.5, "p95_ratio": 0.5}}
+    table = speed.table(results)
+    assert "questions@10: 1.5× turns/s, p95 0.5×" in table and "form@10: 12.0 vs 10.0 /s (1.2×)" in table
+
+
+def test_the_peer_build_is_a_valid_plain_project() -> None:
+    from rasa.shared.core.domain import Domain
+
+    from bench import peer
+
+    domain = Domain.from_dict(peer._domain())
+    assert domain.form_names == ["referral_form"]
+    assert all(name.startswith("utter_") for name in domain.user_actions)  # no custom action
+    assert "ask_what_is_cosp" in domain.intents and "utter_ask_caregiver_name" in domain.responses

@@ -51,9 +51,9 @@ stories:
 
 
 @pytest.fixture(scope="module")
-def agent() -> Iterator[Any]:
+def agent(tmp_path_factory) -> Iterator[Any]:
     with replay_stories.action_server() as url:
-        yield replay_stories.load_agent(url)
+        yield replay_stories.load_agent(url, tmp_path_factory.mktemp("replay") / "tracker.db")
 
 
 def replay(agent: Any, tmp_path: Path, story: str) -> List[replay_stories.Mismatch]:

@@ -165,14 +165,24 @@ def action_server() -> Iterator[str]:
             log.close()
 
 
-def load_agent(action_url: str) -> Any:
+def load_agent(action_url: str, tracker_db: Path) -> Any:
+    """The agent as a Rasa server of ours runs it: the SQL tracker store (SQLite here) and the speed
+    levers SPEED_LEVERS names (all by default), so the stories also show the levers change nothing."""
     from rasa.core.agent import Agent
     from rasa.utils.endpoints import EndpointConfig
     from rasa.utils.log_utils import configure_structlog
 
+    from bot import speed
+    from bot.settings import load_settings
+    from bot.tracker_store import GuardedSQLTrackerStore, guard
+
     configure_structlog(logging.WARNING)  # Rasa logs each message's text at DEBUG
     logging.getLogger("rasa").setLevel(logging.WARNING)
-    return Agent.load(str(MODEL), action_endpoint=EndpointConfig(url=action_url))
+    store = GuardedSQLTrackerStore(url=f"sqlite:///{tracker_db}")
+    agent = Agent.load(str(MODEL), action_endpoint=EndpointConfig(url=action_url), tracker_store=store)
+    guard(agent.tracker_store)
+    speed.install(agent, load_settings().speed_levers)
+    return agent
 
 
 def run(paths: Sequence[Path], agent: Any) -> Tuple[List[Mismatch], int]:
@@ -183,8 +193,8 @@ def run(paths: Sequence[Path], agent: Any) -> Tuple[List[Mismatch], int]:
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     paths = [Path(p) for p in (argv if argv is not None else sys.argv[1:])] or [STORIES]
-    with action_server() as url:
-        found, count = run(paths, load_agent(url))
+    with action_server() as url, tempfile.TemporaryDirectory(prefix="cosp-stories-") as tmp:
+        found, count = run(paths, load_agent(url, Path(tmp) / "tracker.db"))
     for mismatch in found:
         print(f"FAILED: {mismatch}")
     failed = len({m.story for m in found})

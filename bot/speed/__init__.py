@@ -1,0 +1,32 @@
+"""The avoidable costs of a Rasa 3.6 turn, each removed by one lever, installed once when a Rasa
+server starts (bot/tracker_store.guard_on_start, which each of our channels calls). None changes
+what the assistant does. SPEED_LEVERS (bot/settings.py) names the levers that are on, for the
+benchmark's ablation; every lever is on by default."""
+from __future__ import annotations
+
+from typing import Any, Callable, Dict, Iterable, List
+
+from bot.speed import action_result_check, action_session, gc_freeze, selective_domain, tracker_store
+
+# In the order they are installed; gc_freeze last, once everything else has been built.
+LEVERS: Dict[str, Callable[[Any], None]] = {
+    action_result_check.NAME: action_result_check.install,
+    tracker_store.PLAIN_RETRIEVE: tracker_store.install_plain_retrieve,
+    tracker_store.APPEND_SAVE: tracker_store.install_append_save,
+    selective_domain.NAME: selective_domain.install,
+    action_session.NAME: action_session.install,
+    gc_freeze.NAME: gc_freeze.install,
+}
+_INSTALLED = "_cosp_speed_levers"
+
+
+def install(agent: Any, names: Iterable[str]) -> List[str]:
+    """Installs the named levers on this server's agent, once; returns those installed now."""
+    done = getattr(agent, _INSTALLED, None)
+    if done is not None:
+        return []
+    chosen = [name for name in LEVERS if name in set(names)]
+    for name in chosen:
+        LEVERS[name](agent)
+    setattr(agent, _INSTALLED, chosen)
+    return chosen

@@ -1,0 +1,54 @@
+"""Rasa opens a new HTTP session (and a new TCP connection) to the action server for every action
+call (`EndpointConfig.request` does `async with self.session()`). One session per Rasa server,
+kept open with its connections, for the action endpoint only."""
+from __future__ import annotations
+
+import asyncio
+from typing import Any, Optional
+
+import aiohttp
+from rasa.utils.endpoints import EndpointConfig
+
+NAME = "action_session"
+
+
+class _Borrowed:
+    """`async with` gives the shared session and leaves it open."""
+
+    def __init__(self, session: aiohttp.ClientSession) -> None:
+        self.session = session
+
+    async def __aenter__(self) -> aiohttp.ClientSession:
+        return self.session
+
+    async def __aexit__(self, *_: Any) -> None:
+        return None
+
+
+class SharedSession:
+    def __init__(self, endpoint: EndpointConfig) -> None:
+        self.endpoint = endpoint
+        self.make = EndpointConfig.session.__get__(endpoint)  # Rasa's own headers, auth and timeout
+        self.open: Optional[aiohttp.ClientSession] = None
+
+    def __call__(self) -> _Borrowed:
+        loop = asyncio.get_running_loop()
+        if self.open is None or self.open.closed or getattr(self.open, "_loop", loop) is not loop:
+            self.open = self.make()  # made inside the running event loop, on first use there
+        return _Borrowed(self.open)
+
+    async def close(self) -> None:
+        if self.open is not None and not self.open.closed:
+            await self.open.close()
+
+
+def install(agent: Any) -> None:
+    endpoint = getattr(agent, "action_endpoint", None)
+    if endpoint is not None and not isinstance(endpoint.__dict__.get("session"), SharedSession):
+        endpoint.session = SharedSession(endpoint)
+
+
+def uninstall(agent: Any) -> None:
+    endpoint = getattr(agent, "action_endpoint", None)
+    if endpoint is not None:
+        endpoint.__dict__.pop("session", None)

@@ -1,0 +1,276 @@
+"""The speed levers (bot/speed): each does what it says, and takes nothing away. Each test fails when
+its lever is removed (not installed, or installed as a no-op)."""
+from __future__ import annotations
+
+import gc
+import json
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any, List
+
+import jsonschema
+import pytest
+from aiohttp import web
+from rasa.core.actions.action import RemoteAction
+from rasa.core.tracker_store import AwaitableTrackerStore, FailSafeTrackerStore, SQLTrackerStore
+from rasa.shared.core.domain import Domain
+from rasa.shared.core.events import ActionExecuted, BotUttered, SessionStarted, SlotSet, UserUttered
+from rasa.utils.endpoints import EndpointConfig
+from sqlalchemy import event, text
+
+from bot import speed
+from bot.settings import SPEED_LEVERS, ConfigError, load_settings
+from bot.speed import action_result_check, action_session, gc_freeze, selective_domain, tracker_store as levers
+from bot.tracker_store import GuardedSQLTrackerStore
+
+ROOT = Path(__file__).resolve().parent.parent
+DOMAIN = Domain.load(str(ROOT / "domain.yml"))
+
+
+def test_every_lever_is_on_by_default_and_can_be_named(monkeypatch) -> None:
+    assert list(speed.LEVERS) == list(SPEED_LEVERS) and load_settings({}).speed_levers == list(SPEED_LEVERS)
+    assert load_settings({"SPEED_LEVERS": "none"}).speed_levers == []
+    assert load_settings({"SPEED_LEVERS": "gc_freeze, append_save"}).speed_levers == ["gc_freeze", "append_save"]
+    with pytest.raises(ConfigError, match="SPEED_LEVERS"):
+        load_settings({"SPEED_LEVERS": "turbo"})
+
+
+# --- action_result_check --------------------------------------------------------------------------
+@pytest.fixture
+def stock_validation():
+    action_result_check.uninstall()  # another test's agent may have installed it in this process
+    yield
+    action_result_check.uninstall()
+
+
+def test_the_reply_check_builds_its_validator_once_and_judges_alike(stock_validation, monkeypatch) -> None:
+    checks: List[Any] = []
+    original = jsonschema.Draft202012Validator.check_schema
+    monkeypatch.setattr(jsonschema.Draft202012Validator, "check_schema",
+                        classmethod(lambda cls, schema, *a, **k: (checks.append(1), original(schema))))
+    action = RemoteAction("action_x", None)
+    good = {"events": [{"event": "slot", "name": "x", "value": 1}], "responses": [{"text": "hi"}]}
+    bad = {"events": [{"event": "slot", "name": 3}], "responses": "hi"}
+    with pytest.raises(jsonschema.ValidationError) as stock_error:
+        action._validate_action_result(bad)
+    assert action._validate_action_result(good) and checks  # Rasa's own check re-checks the schema
+    action_result_check.install()
+    checks.clear()
+    for _ in range(5):
+        assert action._validate_action_result(good)
+    with pytest.raises(jsonschema.ValidationError) as error:
+        action._validate_action_result(bad)
+    assert checks == [] and error.value.message == stock_error.value.message
+
+
+# --- the tracker store levers ---------------------------------------------------------------------
+def agent_with_store(tmp_path: Path, monkeypatch) -> SimpleNamespace:
+    monkeypatch.setenv("TRACKER_DATABASE_URL", f"sqlite:///{tmp_path / 'tracker.db'}")
+    store = GuardedSQLTrackerStore(domain=DOMAIN)
+    return SimpleNamespace(tracker_store=FailSafeTrackerStore(AwaitableTrackerStore(store)), store=store,
+                           action_endpoint=None)
+
+
+def statements(store: SQLTrackerStore) -> List[str]:
+    said: List[str] = []
+    event.listen(store.engine, "before_cursor_execute", lambda conn, cur, sql, *a: said.append(sql.split()[0].upper()))
+    return said
+
+
+def turn(text_: str) -> list:
+    return [UserUttered(text_, {"name": "greet", "confidence": 1.0}), SlotSet("failed_attempts", 1.0),
+            BotUttered("Hello 🙂 <b>"), ActionExecuted("action_listen")]
+
+
+def untimed(data: dict) -> dict:
+    return {k: v for k, v in data.items() if k != "timestamp"}
+
+
+async def conversation(outer: Any, sender: str, turns: int) -> None:
+    for i in range(turns):
+        tracker = await outer.get_or_create_tracker(sender)
+        if i == 0:
+            tracker.update(SessionStarted())
+        for e in turn(f"message {i}"):
+            tracker.update(e)
+        await outer.save(tracker)
+
+
+@pytest.mark.asyncio
+async def test_a_conversation_reads_back_the_same_with_and_without_the_store_levers(tmp_path, monkeypatch) -> None:
+    (tmp_path / "a").mkdir(), (tmp_path / "b").mkdir()
+    stock, fast = agent_with_store(tmp_path / "a", monkeypatch), agent_with_store(tmp_path / "b", monkeypatch)
+    levers.install_plain_retrieve(fast)
+    levers.install_append_save(fast)
+    for agent in (stock, fast):
+        await conversation(agent.tracker_store, "parent-1", 6)
+    read = [await agent.tracker_store.retrieve("parent-1") for agent in (stock, fast)]
+    assert [untimed(e.as_dict()) for e in read[0].events] == [untimed(e.as_dict()) for e in read[1].events]
+    assert {k: v.value for k, v in read[1].slots.items()} == {k: v.value for k, v in read[0].slots.items()} and len(read[1].events) == 1 + 6 * 4  # from SessionStarted on
+    for agent in (stock, fast):  # the same rows, column by column
+        with agent.store.engine.connect() as conn:
+            agent.rows = conn.execute(text("SELECT sender_id, type_name, timestamp, intent_name, action_name, data "
+                                           "FROM events ORDER BY id")).all()
+    assert [r[:2] + r[3:5] for r in stock.rows] == [r[:2] + r[3:5] for r in fast.rows]
+    assert [untimed(json.loads(r[5])) for r in stock.rows] == [untimed(json.loads(r[5])) for r in fast.rows]
+    assert all(isinstance(r[2], float) and json.loads(r[5])["timestamp"] == r[2] for r in fast.rows)
+
+
+@pytest.mark.asyncio
+async def test_a_turn_appends_its_events_in_one_insert_and_no_count(tmp_path, monkeypatch) -> None:
+    agent = agent_with_store(tmp_path, monkeypatch)
+    levers.install_plain_retrieve(agent)
+    levers.install_append_save(agent)
+    said = statements(agent.store)
+    tracker = await agent.tracker_store.get_or_create_tracker("parent-2")
+    assert said == ["SELECT"]  # the read finds nothing; a new conversation is not written before its turn
+    said.clear()
+    tracker.update(SessionStarted())
+    await agent.tracker_store.save(tracker)
+    assert said == ["INSERT"]
+    said.clear()
+    tracker = await agent.tracker_store.retrieve("parent-2")
+    for e in turn("hello"):
+        tracker.update(e)
+    await agent.tracker_store.save(tracker)
+    assert said == ["SELECT", "INSERT"]  # the read, then one statement for four events
+    said.clear()
+    await agent.tracker_store.save(tracker)
+    assert said == []  # nothing new: nothing written
+
+
+@pytest.mark.asyncio
+async def test_a_conversation_deleted_during_its_turn_stays_deleted(tmp_path, monkeypatch) -> None:
+    agent = agent_with_store(tmp_path, monkeypatch)
+    levers.install_append_save(agent)
+    await conversation(agent.tracker_store, "parent-3", 2)
+    tracker = await agent.tracker_store.retrieve("parent-3")
+    with agent.store.engine.begin() as conn:  # retention or erasure, mid-turn
+        conn.execute(text("DELETE FROM events WHERE sender_id = 'parent-3'"))
+    for e in turn("still here?"):
+        tracker.update(e)
+    await agent.tracker_store.save(tracker)
+    with agent.store.engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM events")).scalar() == 0
+
+
+@pytest.mark.asyncio
+async def test_a_tracker_the_store_did_not_read_is_saved_the_stock_way(tmp_path, monkeypatch) -> None:
+    agent = agent_with_store(tmp_path, monkeypatch)
+    levers.install_append_save(agent)
+    await conversation(agent.tracker_store, "parent-4", 1)
+    copy = (await agent.tracker_store.retrieve("parent-4")).copy()  # a copy carries no count
+    for e in turn("again"):
+        copy.update(e)
+    await agent.tracker_store.save(copy)
+    assert len((await agent.tracker_store.retrieve("parent-4")).events) == len(copy.events)
+
+
+@pytest.mark.asyncio
+async def test_reading_a_conversation_finds_event_classes_in_a_table(tmp_path, monkeypatch) -> None:
+    import rasa.shared.utils.common as common
+
+    agent = agent_with_store(tmp_path, monkeypatch)
+    await conversation(agent.tracker_store, "parent-5", 3)
+    levers.install_plain_retrieve(agent)
+    await agent.tracker_store.retrieve("parent-5")  # the table is built once
+    walks: List[Any] = []
+    original = common.all_subclasses
+    monkeypatch.setattr(common, "all_subclasses", lambda cls: (walks.append(cls), original(cls))[1])
+    tracker = await agent.tracker_store.retrieve("parent-5")
+    assert len(tracker.events) == 1 + 3 * 4 and walks == []  # Rasa's way walks every Event class per event
+
+
+def test_the_event_class_table_finds_what_rasa_finds() -> None:
+    from rasa.shared.core.events import Event
+    from rasa.shared.utils.common import all_subclasses
+
+    for cls in all_subclasses(Event):
+        if getattr(cls, "type_name", None):
+            assert levers._resolve_by_type(cls.type_name) is levers._STOCK_RESOLVE(cls.type_name)
+    with pytest.raises(ValueError):
+        levers._resolve_by_type("no_such_event")
+
+
+# --- selective_domain -----------------------------------------------------------------------------
+def test_only_the_actions_that_need_the_domain_get_it() -> None:
+    from rasa.shared.core.trackers import DialogueStateTracker
+
+    endpoint = EndpointConfig("http://127.0.0.1:1/webhook")
+    agent = SimpleNamespace(action_endpoint=endpoint)
+    tracker = DialogueStateTracker("p", DOMAIN.slots)
+    assert "domain" in RemoteAction("action_ask_child_age", endpoint)._action_call_format(tracker, DOMAIN)
+    selective_domain.install(agent)
+    assert "domain" not in RemoteAction("action_ask_child_age", endpoint)._action_call_format(tracker, DOMAIN)
+    assert "domain" in RemoteAction("validate_referral_form", endpoint)._action_call_format(tracker, DOMAIN)
+
+
+@pytest.mark.asyncio
+async def test_the_actions_say_the_same_without_the_domain() -> None:
+    import yaml
+    from rasa_sdk.executor import CollectingDispatcher
+
+    from actions.conversation import ExplainQuestion
+    from actions.referral import questions as q
+    from actions.referral_form import ASK_ACTIONS, AskConsent, AskReview
+    from tests.test_actions import make_tracker
+
+    domain = yaml.safe_load((ROOT / "domain.yml").read_text(encoding="utf-8"))
+    for failures in (0.0, 2.0):
+        for action in [ASK_ACTIONS[q.CHILD_AGE](), ASK_ACTIONS[q.REFERRER_TYPE](), AskConsent(), AskReview(), ExplainQuestion()]:
+            said = []
+            for given in (domain, {}):
+                dispatcher = CollectingDispatcher()
+                tracker = make_tracker({"failed_attempts": failures, "requested_slot": q.CHILD_AGE})
+                await action.run(dispatcher, tracker, given)
+                said.append(dispatcher.messages)
+            assert said[0] == said[1], action.name()
+
+
+# --- action_session -------------------------------------------------------------------------------
+@pytest.mark.asyncio
+async def test_action_calls_share_one_session_and_its_connections() -> None:
+    peers: List[Any] = []
+
+    async def webhook(request: web.Request) -> web.Response:
+        peers.append(request.transport.get_extra_info("peername"))
+        return web.json_response({"events": [], "responses": []})
+
+    app = web.Application()
+    app.router.add_post("/webhook", webhook)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]
+    try:
+        endpoint = EndpointConfig(f"http://127.0.0.1:{port}/webhook")
+        for _ in range(3):
+            await endpoint.request(json={}, method="post")
+        assert len(set(peers)) == 3  # Rasa's way: a new connection per call
+        action_session.install(SimpleNamespace(action_endpoint=endpoint))
+        peers.clear()
+        for _ in range(3):
+            assert await endpoint.request(json={}, method="post") == {"events": [], "responses": []}
+        assert len(set(peers)) == 1
+        await endpoint.session.close()
+    finally:
+        await runner.cleanup()
+
+
+# --- gc_freeze and installing ---------------------------------------------------------------------
+def test_the_loaded_model_is_moved_out_of_the_collectors_sight() -> None:
+    try:
+        gc.unfreeze()
+        gc_freeze.install()
+        assert gc.get_freeze_count() > 0
+    finally:
+        gc.unfreeze()
+
+
+def test_levers_are_installed_once_and_only_those_named(monkeypatch) -> None:
+    done: List[str] = []
+    monkeypatch.setattr(speed, "LEVERS", {name: (lambda agent, n=name: done.append(n)) for name in SPEED_LEVERS})
+    agent = SimpleNamespace()
+    assert speed.install(agent, ["gc_freeze", "append_save"]) == ["append_save", "gc_freeze"]
+    assert speed.install(agent, SPEED_LEVERS) == [] and done == ["append_save", "gc_freeze"]
