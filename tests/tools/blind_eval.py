@@ -255,10 +255,12 @@ def judge(result: Mapping[str, Any], floors: Mapping[str, float] = FLOORS) -> Ve
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
+    import tempfile
+
     from tests.tools.replay_stories import action_server, load_agent
 
-    with action_server() as url:
-        result = asyncio.run(measure(load_agent(url)))
+    with action_server() as url, tempfile.TemporaryDirectory(prefix="cosp-blind-") as tmp:
+        result = asyncio.run(measure(load_agent(url, Path(tmp) / "tracker.db")))
     verdict = judge(result)
     (ROOT / "results").mkdir(exist_ok=True)
     (ROOT / "results" / "blind.json").write_text(json.dumps({**result, "failures": verdict.failures}, indent=2))
