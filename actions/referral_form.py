@@ -35,8 +35,8 @@ def programme_question(tracker: Tracker, domain: DomainDict) -> Optional[str]:
 
 def _said_before(tracker: Tracker) -> bool:
     """The latest message repeats the one before it word for word."""
-    texts = [e.get("text") for e in reversed(tracker.events) if e.get("event") == "user"][:2]
-    return len(texts) == 2 and bool(texts[0]) and " ".join(texts[0].lower().split()) == " ".join((texts[1] or "").lower().split())
+    texts = [" ".join((e.get("text") or "").lower().split()) for e in reversed(tracker.events) if e.get("event") == "user"]
+    return len(texts) >= 2 and bool(texts[0]) and texts[0] == texts[1]
 
 
 class ValidateReferralForm(FormValidationAction):

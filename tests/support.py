@@ -11,8 +11,6 @@ from contextlib import closing
 from pathlib import Path
 from typing import Dict, IO, Iterable, List, Optional, Tuple
 
-import yaml
-
 from deploy.cluster import free_port, read_logs, stop_all, wait_until
 from tests.environment import check_harmless, process_env
 
@@ -25,8 +23,7 @@ def _form_texts() -> Tuple[List[str], List[str]]:
     """The referral questions' texts, and the texts that only say an answer was not taken."""
     from actions.referral import questions as q
     from actions.referral.consent import consent_text
-
-    responses = yaml.safe_load((ROOT / "domain.yml").read_text(encoding="utf-8"))["responses"]
+    from actions.responses import RESPONSES as responses
 
     def texts(name: str) -> List[str]:
         return [v["text"] for v in responses.get(name, []) if "text" in v]
@@ -46,11 +43,12 @@ class QuestionWatch:
         self.questions, self.not_taken = _form_texts()
         self.runs: Dict[str, Tuple[Optional[str], int]] = {}
 
+    def is_question(self, text: str) -> bool:
+        return any(text.startswith(question) for question in self.questions)
+
     def question_in(self, texts: Iterable[str]) -> Optional[str]:
-        for text in reversed(list(texts)):
-            if any(text.startswith(question) for question in self.questions):
-                return text  # the whole text: a summary with other answers is another question
-        return None
+        # the whole text: a summary with other answers is another question
+        return next((text for text in reversed(list(texts)) if self.is_question(text)), None)
 
     def saw(self, conversation: str, texts: Iterable[str]) -> None:
         said = [t or "" for t in texts]
@@ -67,7 +65,7 @@ class QuestionWatch:
         Returns how many questions it saw, so a caller can show the check is not vacuous."""
         last, times, seen = None, 0, 0
         for text in (t or "" for t in texts):
-            if any(text.startswith(question) for question in self.questions):
+            if self.is_question(text):
                 seen += 1
                 last, times = text, times + 1 if text == last else 1
                 assert times <= 2, f"{conversation!r} was asked {text[:80]!r} three times running"

@@ -13,7 +13,9 @@ class ChoiceSet:
     invalid_reason: str
 
     def match(self, text: str) -> Optional[str]:
-        return self.exact(text) or (None if text.strip().startswith("/") else self._match_within(_normalise(text)))
+        if text.strip().startswith("/"):
+            return None  # a forced intent such as /inform{"consent":"yes"} is never an answer
+        return self.exact(text) or self._match_within(_normalise(text))
 
     def exact(self, text: str) -> Optional[str]:
         """The option the whole answer is ("Not sure", "nope"), not one it mentions."""

@@ -47,7 +47,7 @@ def check_name(text: str) -> Checked:
 _NAME_LEAD = re.compile(
     r"^(?:(?:hi|hello|hiya|hey)\b[,!. ]*)?"
     r"(?:my name is|my name's|my names|name is|name's|it's|it is|this is|i'm called|i am called|call me|i'm|i am|(?-i:im))\s+"
-    r"(?!(?:his|her|their|the|a|an|not|just|so|ok|okay|fine|good|here|sure|unsure|struggling|mum|dad|the)\b)"
+    r"(?!(?:his|her|their|the|a|an|not|just|so|ok|okay|fine|good|here|sure|unsure|struggling|mum|dad)\b)"
     r"(.+?)[.!]*$",
     re.IGNORECASE,
 )
@@ -55,9 +55,9 @@ _NAME_LEAD = re.compile(
 
 def name_in(text: str) -> str:
     """'I'm Sam', 'my name is Sam Example', 'it's Sam' -> the name alone; anything else unchanged."""
-    value = clean(text).replace("’", "'")
-    said = _NAME_LEAD.match(value)
-    return said.group(1) if said else clean(text)
+    value = clean(text)
+    said = _NAME_LEAD.match(value.replace("’", "'"))
+    return said.group(1) if said else value
 
 
 def check_short_text(text: str) -> Checked:

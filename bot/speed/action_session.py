@@ -27,7 +27,6 @@ class _Borrowed:
 
 class SharedSession:
     def __init__(self, endpoint: EndpointConfig) -> None:
-        self.endpoint = endpoint
         self.make = EndpointConfig.session.__get__(endpoint)  # Rasa's own headers, auth and timeout
         self.open: Optional[aiohttp.ClientSession] = None
 
@@ -47,8 +46,3 @@ def install(agent: Any) -> None:
     if endpoint is not None and not isinstance(endpoint.__dict__.get("session"), SharedSession):
         endpoint.session = SharedSession(endpoint)
 
-
-def uninstall(agent: Any) -> None:
-    endpoint = getattr(agent, "action_endpoint", None)
-    if endpoint is not None:
-        endpoint.__dict__.pop("session", None)

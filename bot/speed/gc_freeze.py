@@ -13,6 +13,3 @@ def install(agent: Any = None) -> None:
     gc.collect()
     gc.freeze()
 
-
-def uninstall() -> None:
-    gc.unfreeze()

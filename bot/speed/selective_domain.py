@@ -15,8 +15,3 @@ def install(agent: Any) -> None:
     if endpoint is not None:
         endpoint.kwargs[SELECTIVE_DOMAIN] = True
 
-
-def uninstall(agent: Any) -> None:
-    endpoint = getattr(agent, "action_endpoint", None)
-    if endpoint is not None:
-        endpoint.kwargs.pop(SELECTIVE_DOMAIN, None)
