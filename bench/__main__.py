@@ -1,7 +1,8 @@
 """`make bench`: measures the assistant beside its baselines, prints the table, writes bench/results.json.
 
 Environment: BENCH_QUICK=1 (a short smoke run), BENCH_HOLD_SECONDS (default 300), BENCH_SAMPLES,
-BENCH_CONCURRENCY (default 1,10,50), BENCH_USERS (default 50), BENCH_REDIS_URL. See bench/README.md.
+BENCH_CONCURRENCY (default 1,10,50), BENCH_USERS (default 50), BENCH_REDIS_URL, BENCH_ONLY (some of
+one,two,speed,training,safety: those sections alone, into bench/results-<sections>.json). See bench/README.md.
 """
 from __future__ import annotations
 
@@ -21,7 +22,7 @@ from typing import Dict, Iterator
 import psutil
 
 from bench import latency, nlu_eval, report, resources, safety_cost, speed, throughput, training
-from bench.options import BENCH_DIR, ROOT, Options, load
+from bench.options import BENCH_DIR, ROOT, SECTIONS, Options, load
 from bench.progress import say
 from bench.stack import null_action_server, postgres, redis, serving
 from deploy.cluster import Cluster
@@ -63,8 +64,11 @@ class Run:
             self.hold(ours, "1 replica")
 
     def two_replicas(self) -> None:
+        """Ours, then the same with every speed lever off (issue 13's baseline, in the same run)."""
         with serving("ours-2", 2, self.postgres_url, self.redis_url) as ours:
             self.hold(ours, "2 replicas")
+        with serving("no-levers-2", 2, self.postgres_url, self.redis_url, SPEED_LEVERS="none") as base:
+            self.hold(base, "2 replicas, no levers")
 
     def hold(self, cluster: Cluster, label: str) -> None:
         with self.section(f"throughput, {label} behind nginx"):
@@ -125,23 +129,29 @@ def measure(run: Run) -> int:
     run.results["run"] = {"quick": options.quick, "options": options.__dict__ | {"concurrency": list(options.concurrency)},
                           "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "machine_at_start": _machine()}
     say(f"benchmark{' (quick)' if options.quick else ''}: {options}")
-    with run.section("one Rasa server: latency, start-up, throughput"):
-        run.one_replica()
-    with run.section("two Rasa servers: throughput"):
-        run.two_replicas()
-    with run.section("speed side by side: the make run shape beside the peer build, and each lever alone"):
-        run.results["speed"] = {**speed.run(options), "ratios": {}}
-        run.results["speed"]["ratios"] = speed.ratios(run.results["speed"])
-        say(speed.table(run.results["speed"]))
-    with run.section("training and NLU accuracy"):
-        run.training_and_nlu()
-    with run.section("what the safety layers add to a turn"):
-        run.results["safety_cost"] = safety_cost.run(2 if options.quick else 5)
-        say(safety_cost.table(run.results["safety_cost"]))
+    if options.wants("one"):
+        with run.section("one Rasa server: latency, start-up, throughput"):
+            run.one_replica()
+    if options.wants("two"):
+        with run.section("two Rasa servers: throughput, beside the same with no speed levers"):
+            run.two_replicas()
+    if options.wants("speed"):
+        with run.section("speed side by side: the make run shape beside the peer build, and each lever alone"):
+            run.results["speed"] = {**speed.run(options), "ratios": {}}
+            run.results["speed"]["ratios"] = speed.ratios(run.results["speed"])
+            say(speed.table(run.results["speed"]))
+    if options.wants("training"):
+        with run.section("training and NLU accuracy"):
+            run.training_and_nlu()
+    if options.wants("safety"):
+        with run.section("what the safety layers add to a turn"):
+            run.results["safety_cost"] = safety_cost.run(2 if options.quick else 5)
+            say(safety_cost.table(run.results["safety_cost"]))
     run.results["run"].update(seconds=round(time.time() - started), load_average_at_end=[
         round(x, 2) for x in os.getloadavg()], failures=run.failures)
     run.results["targets"] = report.targets(run.results)
-    (BENCH_DIR / "results.json").write_text(json.dumps(run.results, indent=2, ensure_ascii=False) + "\n")
+    out = BENCH_DIR / ("results.json" if options.only == SECTIONS else f"results-{'-'.join(options.only)}.json")
+    out.write_text(json.dumps(run.results, indent=2, ensure_ascii=False) + "\n")
     if run.results["latency"]:
         report.latency_png(run.results, BENCH_DIR / "latency.png")
     print(report.table(run.results))
@@ -149,7 +159,7 @@ def measure(run: Run) -> int:
         print("\n" + speed.table(run.results["speed"]))
     if run.failures:
         print("\nNot measured (see the log above): " + "; ".join(f"{k}: {v}" for k, v in run.failures.items()))
-    say(f"done in {round(time.time() - started)} s: bench/results.json")
+    say(f"done in {round(time.time() - started)} s: bench/{out.name}")
     return 1 if run.failures else 0
 
 
