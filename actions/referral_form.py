@@ -15,6 +15,7 @@ from actions.referral.consent import consent_text
 from actions.referral.form import FAILED_ATTEMPTS, changeable_fields, is_choice, is_stuck, take_answer
 from actions.referral import choices
 from actions.referral.volunteered import details_in, noted
+from actions import group_dates
 from actions.responses import responses
 
 QUESTION_CONFIDENCE = 0.5  # a programme question asked instead of an answer is answered from here up
@@ -81,7 +82,7 @@ class ValidateReferralForm(FormValidationAction):
             said_before=_said_before(tracker),
         )
         for response in outcome.responses:
-            dispatcher.utter_message(response=response)
+            group_dates.respond(dispatcher, response)
         events: List[EventType] = [SlotSet(name, value) for name, value in outcome.slots.items()]
         tracker.add_slots(events)
         if outcome.ends_referral:

@@ -14,9 +14,9 @@ import sys
 from pathlib import Path
 from typing import Dict, List
 
-import yaml
 
 from bench.options import ROOT
+from bot.service_responses import domain_responses
 from tests.tools.nlu_accuracy import FALLBACK, answered, load_examples
 
 TEST_SET = ROOT / "tests" / "nlu" / "test_nlu.yml"
@@ -46,7 +46,7 @@ def predictions(model: Path) -> Dict[str, List]:
 
 
 def scores(predicted: Dict[str, List]) -> Dict:
-    responses = yaml.safe_load((ROOT / "domain.yml").read_text())["responses"]
+    responses = domain_responses()
     pairs = predicted["examples"]
     intent_right = answer_right = 0
     for (_, truth), guess in zip(pairs, predicted["guesses"]):

@@ -17,7 +17,7 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from bot.replies import NO_REPLY, expects_reply
+from bot.replies import expects_reply, no_reply
 from bot.signpost import signpost_for
 from bot.tracker_store import guard_on_start
 
@@ -61,7 +61,7 @@ class LocalRestInput(InputChannel):
                 # Mostly an action failed and Rasa carried on without it (Rasa logs that at ERROR);
                 # its events were dropped, so the same message sent again is taken afresh.
                 logger.warning("A turn on the %s channel produced no reply; asking for the message again", self.name())
-                return response.json([{"recipient_id": sender, "text": NO_REPLY}])
+                return response.json([{"recipient_id": sender, "text": no_reply()}])
             line = signpost_for(message_id)
             if line:
                 collector.messages.append({"recipient_id": sender, "text": line})

@@ -13,8 +13,8 @@ from typing import List, Mapping, Optional
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 VAR_DIR = PROJECT_ROOT / "var"
 
-TEAM_EMAIL = "navigo.growingwelltogether@nhs.net"
-TEAM_PHONE = "01472 252570"
+DEFAULT_SERVICE_PROFILE = PROJECT_ROOT / "service.yml"
+MAIL_DROP_TO = "referrals@localhost"  # without REFERRAL_EMAIL_TO: only ever a file in the mail drop
 
 # bot/speed: every lever on unless SPEED_LEVERS names those to keep (the benchmark's ablation).
 SPEED_LEVERS = ("action_result_check", "plain_retrieve", "append_save", "selective_domain", "action_session", "gc_freeze")
@@ -61,6 +61,7 @@ class Settings:
     redis_url: Optional[str]
     delivery_max_backoff_seconds: float
     speed_levers: List[str] = field(default_factory=lambda: list(SPEED_LEVERS))
+    service_profile: Path = DEFAULT_SERVICE_PROFILE
 
     @property
     def smtp_configured(self) -> bool:
@@ -163,6 +164,15 @@ def _speed_levers(env: Mapping[str, str]) -> List[str]:
     return names
 
 
+def service_profile_path(env: Optional[Mapping[str, str]] = None) -> Path:
+    """SERVICE_PROFILE (relative to the project root), else service.yml."""
+    raw = (os.environ if env is None else env).get("SERVICE_PROFILE", "").strip()
+    if not raw:
+        return DEFAULT_SERVICE_PROFILE
+    path = Path(raw).expanduser()
+    return path if path.is_absolute() else PROJECT_ROOT / path
+
+
 def load_settings(env: Optional[Mapping[str, str]] = None) -> Settings:
     """Reads and checks every setting; raises ConfigError naming the variable at fault."""
     if env is None:
@@ -189,7 +199,12 @@ def load_settings(env: Optional[Mapping[str, str]] = None) -> Settings:
         if value and any(marker in value.lower() for marker in _EXAMPLE_SECRET_MARKERS):
             raise ConfigError(f"{name} is still the example value from .env.example: set a real one or leave it empty")
     database_url = _database_url(env, "DATABASE_URL") or f"sqlite:///{var_dir / 'referrals.db'}"
-    email_to = env.get("REFERRAL_EMAIL_TO", "").strip() or TEAM_EMAIL
+    smtp_host = _optional(env, "SMTP_HOST")
+    email_to = env.get("REFERRAL_EMAIL_TO", "").strip()
+    if smtp_host and not email_to:
+        raise ConfigError("REFERRAL_EMAIL_TO must be set when SMTP_HOST is: the team's referral mailbox"
+                          " (without SMTP_HOST, referrals go to the mail drop)")
+    email_to = email_to or MAIL_DROP_TO
     email_from = env.get("REFERRAL_EMAIL_FROM", "").strip() or "cosp-assistant@localhost"
     for name, value in (("REFERRAL_EMAIL_TO", email_to), ("REFERRAL_EMAIL_FROM", email_from)):
         if "@" not in value or any(c in value for c in "\r\n,; "):
@@ -198,7 +213,7 @@ def load_settings(env: Optional[Mapping[str, str]] = None) -> Settings:
         database_url=database_url,
         var_dir=var_dir,
         mail_drop_dir=var_dir / "mail",
-        smtp_host=_optional(env, "SMTP_HOST"),
+        smtp_host=smtp_host,
         smtp_port=_number(env, "SMTP_PORT", 25, int),
         smtp_username=_optional(env, "SMTP_USERNAME"),
         smtp_password=smtp_password,
@@ -227,7 +242,16 @@ def load_settings(env: Optional[Mapping[str, str]] = None) -> Settings:
         redis_url=_redis_url(env),
         delivery_max_backoff_seconds=_number(env, "DELIVERY_MAX_BACKOFF_SECONDS", 300.0),
         speed_levers=_speed_levers(env),
+        service_profile=_checked_profile(env),
     )
+
+
+def _checked_profile(env: Mapping[str, str]) -> Path:
+    from bot.service_profile import load_profile  # it imports ConfigError from here
+
+    path = service_profile_path(env)
+    load_profile(path)  # a missing or malformed key stops the process here, named
+    return path
 
 
 def load_dotenv() -> None:

@@ -23,7 +23,7 @@ ALLOWED = ("HOME", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "TMPDIR", "USER", "LOGNAM
 # Every variable our settings read (bot/settings.py), cleared from the test process itself.
 SETTINGS_PREFIXES = ("SMTP_", "TELEGRAM_", "REFERRAL_EMAIL_", "WEBCHAT_", "DELIVERY_", "RASA_", "SQL_")
 SETTINGS_NAMES = ("DATABASE_URL", "TRACKER_DATABASE_URL", "REDIS_URL", "BRIDGE_SECRET", "RETENTION_DAYS",
-                  "ACTION_SERVER_URL", "COSP_VAR_DIR", "REPLICAS", "SANIC_HOST")
+                  "ACTION_SERVER_URL", "COSP_VAR_DIR", "REPLICAS", "SANIC_HOST", "SERVICE_PROFILE")
 
 SAFE_DEFAULTS = {
     "PYTHONPATH": str(ROOT),
@@ -59,7 +59,7 @@ def check_harmless(env: Mapping[str, str]) -> None:
         raise UnsafeTestEnvironment(f"SMTP_HOST={smtp!r}: tests send mail only to an SMTP server on loopback")
     for name in ("REFERRAL_EMAIL_TO", "REFERRAL_EMAIL_FROM"):
         address = env.get(name, "").strip()
-        if not address.lower().endswith(tuple("@" + domain for domain in EXAMPLE_MAIL_DOMAINS)):
+        if address and not address.lower().endswith(tuple("@" + domain for domain in EXAMPLE_MAIL_DOMAINS)):
             raise UnsafeTestEnvironment(f"{name}={address!r}: tests write only to example.org-style addresses")
     if env.get("TELEGRAM_BOT_TOKEN", "").strip():
         base = env.get("TELEGRAM_API_BASE_URL", "").strip()

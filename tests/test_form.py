@@ -58,7 +58,7 @@ PROFESSIONAL_REFERRAL: Dict[str, Any] = {
     q.REFERRER_NAME: "Jo Smith",
     q.REFERRER_ROLE: "Health visitor",
     q.REFERRER_ORGANISATION: "Navigo 0-19 team",
-    q.REFERRER_CONTACT: "+441472252570",
+    q.REFERRER_CONTACT: "+441134960123",
     q.FAMILY_AGREED: "yes",
 }
 
@@ -136,7 +136,7 @@ def test_a_valid_answer_is_stored_normalised_and_resets_the_failure_count() -> N
         (q.REFERRER_NAME, "Jo Smith", "Jo Smith"),
         (q.REFERRER_ROLE, "Health visitor", "Health visitor"),
         (q.REFERRER_ORGANISATION, "Navigo", "Navigo"),
-        (q.REFERRER_CONTACT, "01472 252570", "+441472252570"),
+        (q.REFERRER_CONTACT, "0113 496 0123", "+441134960123"),
         (q.FAMILY_AGREED, "Yes, they agreed", "yes"),
         (q.CAREGIVER_NAME, "  Łucja   Wójcik ", "Łucja Wójcik"),
         (q.RELATIONSHIP, "I'm his nan", "grandparent"),
@@ -454,7 +454,7 @@ def test_build_record_with_every_answer_for_a_professional_referral() -> None:
         assert record.data[slot] == PROFESSIONAL_REFERRAL[slot]
     labels = [label for label, _ in record.answers]
     assert labels == [q.LABELS[slot] for slot in q.LABELS if slot != q.REFERRER_TYPE]  # every question applied, in staff order
-    assert ("Referrer's work phone or email", "01472 252570") in record.answers  # shown as people write it
+    assert ("Referrer's work phone or email", "0113 496 0123") in record.answers  # shown as people write it
 
 
 def test_build_record_leaves_out_questions_that_did_not_apply() -> None:
@@ -645,7 +645,10 @@ def test_responses_use_only_known_placeholders() -> None:
     import re
 
     domain = yaml.safe_load((Path(__file__).resolve().parent.parent / "domain.yml").read_text(encoding="utf-8"))
-    known = {"reference", "received", "references"}
+    from bot.service_responses import PLACEHOLDERS
+
+    # the service profile's (bot/service_responses.py), and the next groups (actions/group_dates.py)
+    known = {"reference", "received", "references", "group_list", *PLACEHOLDERS}
     for name, variants in domain["responses"].items():
         for variant in variants:
             for placeholder in re.findall(r"\{([^}]*)\}", variant.get("text", "")):

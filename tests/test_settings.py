@@ -9,7 +9,13 @@ def test_defaults_need_nothing_set():
     settings = load_settings({})
     assert settings.database_url.startswith("sqlite:///") and settings.database_url.endswith("referrals.db")
     assert not settings.smtp_configured
-    assert settings.referral_email_to == "navigo.growingwelltogether@nhs.net"
+    assert settings.referral_email_to == "referrals@localhost"  # the mail drop, never a real team mailbox
+
+
+def test_smtp_without_a_referral_mailbox_is_refused():
+    with pytest.raises(ConfigError, match="REFERRAL_EMAIL_TO"):
+        load_settings({"SMTP_HOST": "smtp.example.org"})
+    assert load_settings({"SMTP_HOST": "smtp.example.org", "REFERRAL_EMAIL_TO": "staff@example.org"}).smtp_configured
 
 
 def test_secrets_are_masked():

@@ -74,7 +74,7 @@ def test_a_name_typed_at_the_first_question_is_taken_as_a_parents_own_referral()
 
 def test_the_question_answered_takes_its_own_kind_of_detail():
     professional = {q.REFERRER_TYPE: "professional"}
-    assert details_in("01472 252570", professional, TODAY, skip=q.REFERRER_CONTACT) == {}
+    assert details_in("0113 496 0123", professional, TODAY, skip=q.REFERRER_CONTACT) == {}
     assert details_in("pv@example.org", professional, TODAY, skip=q.REFERRER_CONTACT) == {}
     assert details_in("07911 123456, and my email is sam@example.com", {q.REFERRER_TYPE: "self"}, TODAY,
                       skip=q.PHONE) == {q.EMAIL: "sam@example.com"}

@@ -179,6 +179,7 @@ def test_smtp_login_when_a_username_is_configured(tmp_path: Path, port: int, eng
             {
                 "COSP_VAR_DIR": str(tmp_path / "var"),
                 "SMTP_HOST": "127.0.0.1",
+                "REFERRAL_EMAIL_TO": "staff@example.org",
                 "SMTP_PORT": str(port),
                 "SMTP_USERNAME": "cosp",
                 "SMTP_PASSWORD": "s3cret-pass",

@@ -9,7 +9,6 @@ from typing import Optional
 from dateutil import parser as date_parser
 from dateutil.relativedelta import relativedelta
 
-MAX_AGE_MONTHS = 24  # the group is for infants up to 2 years old
 
 _NUMBER_WORDS = {
     "a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6,
@@ -122,5 +121,5 @@ def _parse_date(text: str) -> Optional[date]:
     return parsed.date()
 
 
-def is_eligible(age: ChildAge) -> bool:
-    return age.months < MAX_AGE_MONTHS + 1  # "up to 2": a child who has just turned 2 is still welcome
+def is_eligible(age: ChildAge, limit_months: int) -> bool:
+    return age.months < limit_months + 1  # "up to 2": a child who has just turned 2 is still welcome

@@ -132,8 +132,9 @@ def check_postcode(text: str) -> Checked:
     return Valid(f"{value[:-3]} {value[-3:]}")
 
 
-def check_child_age(text: str, today: date) -> Checked:
-    """Valid(description) for an eligible child; Invalid('child_unborn' | 'child_too_old' | age re-ask)."""
+def check_child_age(text: str, today: date, limit_months: Optional[int] = None) -> Checked:
+    """Valid(description) for an eligible child; Invalid('child_unborn' | 'child_too_old' | age re-ask).
+    The age limit is the service profile's (age_limit_months) unless given."""
     value = clean(text)
     if is_unborn(value):
         return Invalid("child_unborn")
@@ -141,7 +142,11 @@ def check_child_age(text: str, today: date) -> Checked:
         age = parse_child_age(value, today)
     except AgeProblem as problem:
         return Invalid(problem.reason)
-    if not is_eligible(age):
+    if limit_months is None:
+        from bot import service_profile  # it checks its phone and email with this module
+
+        limit_months = service_profile.current().age_limit_months
+    if not is_eligible(age, limit_months):
         return Invalid("child_too_old")
     return Valid(age.describe())
 

@@ -80,7 +80,7 @@ def details_in(text: str, values: Mapping[str, Any], today: date, skip: str = ""
             offer(q.REFERRER_ORGANISATION, organisation.group(1).strip())
         if _FAMILY_AGREED.search(text):
             offer(q.FAMILY_AGREED, "yes")
-    # The question being answered takes its own kind of detail: "01472 252570" typed for the
+    # The question being answered takes its own kind of detail: a landline number typed for the
     # professional's work contact is never also the family's phone.
     takes_phone = skip in (q.PHONE, q.REFERRER_CONTACT)
     takes_email = skip in (q.EMAIL, q.REFERRER_CONTACT)

@@ -12,7 +12,7 @@ from telegram.constants import ChatAction
 from telegram.error import BadRequest, NetworkError, RetryAfter, TimedOut
 from telegram.ext import ApplicationHandlerStop, ContextTypes
 
-from bot.settings import TEAM_PHONE
+from bot import service_profile
 from bot.telegram.rasa_client import RasaClient, RasaUnavailable
 from bot.telegram.render import button_title, keyboard, payload_of, split_text
 
@@ -22,10 +22,13 @@ PRIVACY = (
     "Privacy: what you type here is kept securely by the NHS team that runs the COSP groups, and is "
     "only shared with them if you make a referral and agree. This chat is not monitored by staff."
 )
-TRY_AGAIN = (
-    "Sorry, I can't answer right now. Please try again in a few minutes, or phone the team on "
-    f"{TEAM_PHONE}. If you or a baby are in danger, call 999."
-)
+
+
+def try_again() -> str:
+    return ("Sorry, I can't answer right now. Please try again in a few minutes, or phone the team on "
+            f"{service_profile.current().phone}. If you or a baby are in danger, call 999.")
+
+
 TEXT_ONLY = "I can only read typed messages, so I can't open stickers, photos, voice notes or files. Please type your message or tap a button."
 EDITED = "I can't see changes to messages already sent. Please send it again as a new message."
 PRIVATE_ONLY = "To keep conversations private, I only chat one to one. Please message me directly."
@@ -75,7 +78,7 @@ async def relay(update: Update, context: ContextTypes.DEFAULT_TYPE, text: str) -
         replies = await rasa.send(sender_id(chat_id), text)
     except RasaUnavailable as error:
         log.warning("Rasa unavailable (%s); the parent was asked to try again", error)
-        await send(context, chat_id, TRY_AGAIN)
+        await send(context, chat_id, try_again())
         return
     await send_replies(context, chat_id, replies)
 
@@ -133,7 +136,7 @@ async def on_restart(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
     try:
         await context.bot_data["rasa"].send(sender_id(update.effective_chat.id), "/restart")
     except RasaUnavailable:
-        await send(context, update.effective_chat.id, TRY_AGAIN)
+        await send(context, update.effective_chat.id, try_again())
         return
     context.chat_data.pop("answered", None)
     await send(context, update.effective_chat.id, RESTARTED)

@@ -22,7 +22,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 from socketio import AsyncServer
 
-from bot.replies import NO_REPLY, TRY_AGAIN, expects_reply
+from bot.replies import expects_reply, no_reply, try_again
 from bot.settings import load_settings
 from bot.signpost import signpost_for
 from bot.tracker_store import guard_on_start
@@ -100,11 +100,11 @@ class WebchatInput(InputChannel):
                 await on_new_message(UserMessage(text, output, sender, input_channel=self.name(), message_id=message_id))
             except Exception as error:  # the turn was not kept (store or lock down): never pretend it was
                 logger.error("Turn refused for a web conversation: %s", type(error).__name__)
-                await output.send_text_message(sender, TRY_AGAIN)
+                await output.send_text_message(sender, try_again())
                 return
             if not output.sent and expects_reply(text):  # mostly an action failed and Rasa carried on without it: never leave them hanging
                 logger.warning("A turn of a web conversation produced no reply; asking for the message again")
-                await output.send_text_message(sender, NO_REPLY)
+                await output.send_text_message(sender, no_reply())
             line = signpost_for(message_id)
             if line:
                 await output.send_text_message(sender, line)

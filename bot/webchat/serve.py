@@ -2,6 +2,7 @@
 widget on it) on WEBCHAT_PORT (8000). `make run` starts it: open http://localhost:8000."""
 from __future__ import annotations
 
+import html
 import logging
 import sys
 from http import HTTPStatus
@@ -9,6 +10,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Dict, Optional, Tuple
 
+from bot import service_profile
 from bot.logging_setup import start_process
 from bot.settings import Settings
 
@@ -26,7 +28,10 @@ log = logging.getLogger("bot.webchat")
 
 
 def demo_page(settings: Settings) -> bytes:
+    """The demo page with the team's details from the service profile, as the file is now."""
     page = DEMO.read_text(encoding="utf-8")
+    for key, value in service_profile.current().reply_values().items():
+        page = page.replace("{{" + key + "}}", html.escape(value))
     return page.replace('data-socket-url="http://localhost:5005"', f'data-socket-url="{settings.webchat_socket_url}"').encode()
 
 

@@ -22,8 +22,12 @@ from typing import Dict, List, Mapping, Sequence, Tuple
 
 import yaml
 
+from bot import service_profile
+from bot.service_responses import domain_responses
+
 ROOT = Path(__file__).resolve().parents[2]
 THRESHOLD = 0.9
+TEAM = service_profile.current()
 SAFETY = "safety_risk"
 FALLBACK = "nlu_fallback"
 # Share of each intent's held-out examples that must be recognised as it. The safety intent's floor
@@ -48,13 +52,16 @@ MUST_SAY: Dict[str, List[str]] = {
     "ask_atmosphere": ["non-judgmental"],
     "ask_meeting_others": ["other parents"],
     "ask_who_runs_it": ["facilitator"],
-    "ask_how_to_refer": ["01472 252570", "navigo.growingwelltogether@nhs.net"],
+    "ask_how_to_refer": [TEAM.phone, TEAM.email],
     "ask_find_out_more": ["Circle of Security International"],
     "ask_struggling_to_bond": ["isn't always easy"],
-    "ask_talk_to_person": ["01472 252570"],
-    "ask_unknown_detail": ["01472 252570"],
+    "ask_talk_to_person": [TEAM.phone],
+    "ask_unknown_detail": [TEAM.phone],
     SAFETY: ["999", "111"],
 }
+# The next group's date and venue come only from action_answer_group_dates, which answers these two
+# intents (with the profile's groups, or the team's contacts when none is coming up).
+GROUP_DATES_ANSWER = {"ask_next_group", "ask_where"}
 # The reply each intent gets (outside a referral).
 REPLY_OF = {SAFETY: "utter_safety", FALLBACK: "utter_default", "start_referral": "utter_referral_intro"}
 
@@ -94,6 +101,8 @@ def answered(responses: Mapping[str, list], truth: str, guess: str) -> bool:
     """Whether a parent asking about `truth` got its facts from the reply to `guess`."""
     if guess == FALLBACK:
         return False
+    if truth == "ask_next_group":
+        return guess in GROUP_DATES_ANSWER
     phrases = MUST_SAY.get(truth)
     if not phrases:
         return guess == truth
@@ -183,7 +192,7 @@ async def classify(texts: List[str]) -> List[str]:
 
 
 def main() -> int:
-    responses = yaml.safe_load((ROOT / "domain.yml").read_text())["responses"]
+    responses = domain_responses()
     examples = load_examples(ROOT / "tests" / "nlu" / "test_nlu.yml")
     risks = load_lines(ROOT / "tests" / "data" / "risk_messages.txt")
     harmless = load_lines(ROOT / "tests" / "data" / "non_risk_messages.txt")
