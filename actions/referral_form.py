@@ -17,6 +17,7 @@ from actions.referral import choices
 from actions.referral.volunteered import details_in, noted
 from actions import group_dates
 from actions.responses import responses
+from bot.service_profile import outside_catchment
 
 QUESTION_CONFIDENCE = 0.5  # a programme question asked instead of an answer is answered from here up
 
@@ -158,6 +159,8 @@ class AskConsent(Action):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
         if stuck(dispatcher, tracker, domain, choices.buttons(choices.CONSENT)):
             return []
+        if outside_catchment(tracker.get_slot(q.POSTCODE)):
+            dispatcher.utter_message(response="utter_outside_catchment")
         dispatcher.utter_message(
             text=consent_text(tracker.get_slot(q.REFERRER_TYPE)), buttons=choices.buttons(choices.CONSENT)
         )

@@ -22,6 +22,7 @@ from actions.referral.reference import new_reference
 from actions.referral.result import Invalid
 from actions.referral.signposting import kinds_signposted
 from actions.referral.submission import build_record, submission_key
+from bot.service_profile import outside_catchment
 from bot.settings import Settings, load_settings
 
 logger = logging.getLogger(__name__)
@@ -56,9 +57,11 @@ class SubmitReferral(Action):
         key = submission_key(tracker.sender_id, values.get(CONSENT_GIVEN_AT))
         today = datetime.now(timezone.utc).astimezone().date()
         safety_kinds = kinds_signposted(tracker.events)
+        outside = outside_catchment(values.get(q.POSTCODE))
         for _ in range(_REFERENCE_TRIES):
             record = build_record(
-                values, new_reference(), key, today, conversation_id=tracker.sender_id, safety_kinds=safety_kinds
+                values, new_reference(), key, today, conversation_id=tracker.sender_id, safety_kinds=safety_kinds,
+                outside_catchment=outside,
             )
             if isinstance(record, Invalid):
                 logger.warning("Referral held back: the answer to %s failed its check again", record.reason)

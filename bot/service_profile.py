@@ -209,3 +209,9 @@ def current() -> ServiceProfile:
     from bot.settings import service_profile_path
 
     return profile_file(service_profile_path()).get()
+
+
+def outside_catchment(postcode: Optional[str]) -> bool:
+    """Whether a parent's postcode is outside the profile's districts (never, when it names none)."""
+    checked = validators.check_postcode(postcode or "")
+    return isinstance(checked, Valid) and current().in_catchment(checked.value) is False

@@ -7,6 +7,7 @@ phone or email; the next group's date and venue are given, a past group's never;
 while it runs is offered without a restart."""
 from __future__ import annotations
 
+import email
 import subprocess
 import sys
 import urllib.request
@@ -118,6 +119,21 @@ def test_the_file_is_read_again_when_it_changes_and_a_bad_edit_keeps_the_last_go
     assert [g.venue for g in profile.get().groups] == ["Quayside Community Base"]  # kept, not lost
 
 
+def test_a_postcode_outside_the_districts_is_taken_and_marked_for_staff(tmp_path: Path, monkeypatch):
+    from actions.referral.submission import _marked
+
+    path = tmp_path / "riverside.yml"
+    path.write_text(yaml.safe_dump(RIVERSIDE))
+    monkeypatch.setenv("SERVICE_PROFILE", str(path))
+    assert service_profile.outside_catchment("dn31 1hu") and not service_profile.outside_catchment("LS6 1AN")
+    assert not service_profile.outside_catchment("I'd rather not say") and not service_profile.outside_catchment(None)
+    monkeypatch.setenv("SERVICE_PROFILE", str(ROOT / "service.yml"))
+    assert not service_profile.outside_catchment("DN31 1HU")  # no districts named: no catchment
+    answers = [("Name", "Sam"), ("Postcode", "DN31 1HU")]
+    assert _marked(answers, True) == [("Name", "Sam"), ("Postcode", "DN31 1HU (outside the catchment)")]
+    assert _marked(answers, False) == answers
+
+
 # --- the next group -----------------------------------------------------------------------------
 
 def test_the_next_groups_are_offered_soonest_first_and_a_past_one_never():
@@ -166,7 +182,7 @@ def test_only_the_default_profile_holds_the_teams_phone_and_email():
         if not name or not path.is_file() or name == "service.yml":
             continue
         text = path.read_bytes().decode("utf-8", errors="ignore")
-        if any(detail in text for detail in (LEAFLET.phone, LEAFLET.phone.replace(" ", ""), "252570", LEAFLET.email)):
+        if any(detail in text for detail in (LEAFLET.phone, LEAFLET.phone.replace(" ", ""), LEAFLET.phone[-6:], LEAFLET.email)):
             holding.append(name)
     assert holding == [], f"the team's phone or email outside service.yml: {holding}"
 
@@ -235,13 +251,29 @@ def test_a_second_team_answers_with_its_own_details_and_groups(second_team):
 
 @pytest.mark.needs_model
 def test_a_second_teams_referral_email_and_page_show_none_of_the_leaflets_details(second_team):
-    from tests.test_end_to_end import complete_referral
+    """The referral's postcode (DN31) is outside Riverside's districts: still taken, the parent told
+    before consent, staff told in the email."""
+    from tests.test_end_to_end import ANSWERS
 
-    reference = complete_referral(second_team, "riverside-2")
+    sender = "riverside-2"
+    turns = [say(second_team, sender, "I'd like to make a referral")]
+    turns += [say(second_team, sender, answer) for answer, _ in ANSWERS]
+    for reply in turns:
+        shows_no_leaflet_detail(reply)
+    asked_consent = next(i for i, reply in enumerate(turns) if "Do you agree" in reply)
+    told = [i for i, reply in enumerate(turns) if "outside the area Riverside Little Steps covers" in reply]
+    assert told == [asked_consent], "told once, with the consent question, before agreeing"
+    sent = say(second_team, sender, "Send referral")
+    shows_no_leaflet_detail(sent)
+    assert "0113 496 0123" in sent and "your referral has been sent" in sent
+    reference = sent.split("Your reference is ")[1][:10]
     second_team["stack"].wait_until_delivered(reference)
-    mails = [m.decode("utf-8", errors="replace") for m in second_team["inbox"].messages if reference.encode() in m]
+    mails = [email.message_from_bytes(m) for m in second_team["inbox"].messages if reference.encode() in m]
     assert len(mails) == 1
-    shows_no_leaflet_detail(mails[0])
+    body = "\n".join(part.get_payload(decode=True).decode("utf-8") for part in mails[0].walk()
+                     if part.get_content_type() == "text/plain")
+    shows_no_leaflet_detail(body)
+    assert "DN31 1HU (outside the catchment)" in body
     with urllib.request.urlopen(second_team["page"], timeout=30) as response:
         page = response.read().decode("utf-8")
     shows_no_leaflet_detail(page)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from datetime import date, datetime, timezone
-from typing import Any, Dict, Mapping, Optional, Sequence, Union
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
 from actions.referral import questions as q
 from actions.referral.consent import consent_text, is_known_version
@@ -58,8 +58,11 @@ def build_record(
     today: date,
     conversation_id: str = "",
     safety_kinds: Sequence[str] = (),
+    outside_catchment: bool = False,
 ) -> Union[ReferralRecord, Invalid]:
-    """The record to store, or Invalid(slot) naming the first answer that must be asked again."""
+    """The record to store, or Invalid(slot) naming the first answer that must be asked again.
+    `outside_catchment`: the postcode is outside the service profile's districts; it is still taken,
+    and staff read it marked so."""
     unfit = first_unfit_answer(values, today)
     if unfit:
         return Invalid(unfit)
@@ -76,7 +79,7 @@ def build_record(
         reference=reference,
         submission_key=key,
         referral_type=values[q.REFERRER_TYPE],
-        answers=q.answers(values, with_type=False),  # the record has referral_type
+        answers=_marked(q.answers(values, with_type=False), outside_catchment),  # the record has referral_type
         data=data,
         consent_version=values[CONSENT_VERSION_SLOT],
         consent_text=consent_text(values.get(q.REFERRER_TYPE), values[CONSENT_VERSION_SLOT]),  # the words agreed to
@@ -84,3 +87,13 @@ def build_record(
         conversation_id=conversation_id,
         safety_kinds=tuple(safety_kinds),
     )
+
+
+OUTSIDE_CATCHMENT = "outside the catchment"
+
+
+def _marked(answers: List[Tuple[str, str]], outside_catchment: bool) -> List[Tuple[str, str]]:
+    if not outside_catchment:
+        return answers
+    postcode = q.LABELS[q.POSTCODE]
+    return [(label, f"{answer} ({OUTSIDE_CATCHMENT})" if label == postcode else answer) for label, answer in answers]
