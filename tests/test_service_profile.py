@@ -134,6 +134,19 @@ def test_a_postcode_outside_the_districts_is_taken_and_marked_for_staff(tmp_path
     assert _marked(answers, False) == answers
 
 
+def test_the_chat_bridges_own_texts_name_the_profiles_team(tmp_path: Path, monkeypatch):
+    """What the web chat and the Telegram bridge say when Rasa can't answer: the profile's phone."""
+    from bot import replies
+    from bot.telegram import parents
+
+    path = tmp_path / "riverside.yml"
+    path.write_text(yaml.safe_dump(RIVERSIDE))
+    monkeypatch.setenv("SERVICE_PROFILE", str(path))
+    for text in (replies.try_again(), replies.no_reply(), parents.try_again()):
+        assert "0113 496 0123" in text and "999" in text
+        shows_no_leaflet_detail(text)
+
+
 # --- the next group -----------------------------------------------------------------------------
 
 def test_the_next_groups_are_offered_soonest_first_and_a_past_one_never():
