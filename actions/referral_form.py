@@ -17,7 +17,7 @@ from actions.referral import choices
 from actions.referral.volunteered import details_in, noted
 from actions import group_dates
 from actions.responses import responses
-from bot.service_profile import outside_catchment
+from bot.service_profile import filled, outside_catchment
 
 QUESTION_CONFIDENCE = 0.5  # a programme question asked instead of an answer is answered from here up
 
@@ -120,7 +120,7 @@ def stuck(dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     given = [f"- {label}: {answer}" for label, answer in q.answers(_slot_values(tracker)) if answer != "not asked"]
     so_far = "So far I have:\n" + "\n".join(given) if given else "I don't have any of your answers yet."
     typed = not is_choice(tracker.get_slot("requested_slot") or "")
-    offer = responses(domain)["utter_stuck_offer_typed" if typed else "utter_stuck_offer"][0]["text"]
+    offer = filled(responses(domain)["utter_stuck_offer_typed" if typed else "utter_stuck_offer"][0]["text"])
     dispatcher.utter_message(text=f"{so_far}\n\n{offer}", buttons=buttons)
     return True
 

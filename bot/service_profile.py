@@ -215,3 +215,10 @@ def outside_catchment(postcode: Optional[str]) -> bool:
     """Whether a parent's postcode is outside the profile's districts (never, when it names none)."""
     checked = validators.check_postcode(postcode or "")
     return isinstance(checked, Valid) and current().in_catchment(checked.value) is False
+
+
+def filled(text: str) -> str:
+    """`text` with the profile's {team_...} placeholders filled (for a response an action sends as text)."""
+    for key, value in current().reply_values().items():
+        text = text.replace("{" + key + "}", value)
+    return text

@@ -315,7 +315,7 @@ def test_questions_typed_mid_referral_are_answered_with_or_without_a_question_ma
     assert "help with" in texts_of(replies)[-1]
     for question in ["not sure if my partner can come too", "can his nan come instead"]:
         texts = texts_of(say(stack, sender, question))
-        assert any("primary caregivers" in t for t in texts), texts  # the answer to what was asked
+        assert any("foster carers" in t for t in texts), texts  # the answer to what was asked
         assert "help with" in texts[-1]  # and the question again, the words not kept as the answer
     texts = texts_of(say(stack, sender, "feeling closer to him"))
     assert "phone number" in texts[-1]
@@ -324,7 +324,7 @@ def test_questions_typed_mid_referral_are_answered_with_or_without_a_question_ma
         texts = texts_of(say(stack, sender, text))
     assert texts[-1].startswith("Some parents like extra support")
     texts = texts_of(say(stack, sender, "not sure if my partner can come too"))
-    assert any("primary caregivers" in t for t in texts) and texts[-1].startswith("Some parents like extra support")
+    assert any("foster carers" in t for t in texts) and texts[-1].startswith("Some parents like extra support")
     texts = texts_of(say(stack, sender, "Not sure"))
     assert not texts[-1].startswith("Some parents like extra support")
     for text in ["no", "yes I agree"]:
