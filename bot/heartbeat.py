@@ -1,7 +1,8 @@
 """Health of the processes that serve no HTTP (the delivery worker, the Telegram bridge).
 
 Each touches var/heartbeat/<name> while it works; `python -m bot.heartbeat NAME` exits 0 when that
-file is fresh and 1 when it is stale or missing, for a Kubernetes exec probe or a cron check.
+file is fresh and 1 when it is stale or missing, or while an alarm stands (var/heartbeat/<name>.alarm:
+the worker's stuck-delivery alarm), for a Kubernetes exec probe or a cron check.
 """
 from __future__ import annotations
 
@@ -26,6 +27,24 @@ def beat(var_dir: Path, name: str) -> None:
     target.touch()
 
 
+def raise_alarm(var_dir: Path, name: str, text: str) -> None:
+    """While an alarm stands, `name`'s health check fails (however fresh its heartbeat)."""
+    target = path(var_dir, f"{name}.alarm")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(text + "\n", encoding="utf-8")
+
+
+def clear_alarm(var_dir: Path, name: str) -> None:
+    path(var_dir, f"{name}.alarm").unlink(missing_ok=True)
+
+
+def alarm(var_dir: Path, name: str) -> Optional[str]:
+    try:
+        return path(var_dir, f"{name}.alarm").read_text(encoding="utf-8").strip()
+    except FileNotFoundError:
+        return None
+
+
 def age(var_dir: Path, name: str) -> Optional[float]:
     try:
         return time.time() - path(var_dir, name).stat().st_mtime
@@ -43,6 +62,10 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     except ConfigError as error:
         print(f"Configuration error: {error}", file=sys.stderr)
         return 2
+    raised = alarm(settings.var_dir, args.name)
+    if raised:
+        print(f"{args.name}: alarm: {raised}")
+        return 1
     seconds = age(settings.var_dir, args.name)
     if seconds is None:
         print(f"{args.name}: no heartbeat yet")

@@ -60,6 +60,8 @@ class Settings:
     tracker_database_url: str
     redis_url: Optional[str]
     delivery_max_backoff_seconds: float
+    delivery_alert_minutes: float = 60.0
+    metrics_port: int = 9102  # the worker's /metrics on 127.0.0.1; 0: none
     speed_levers: List[str] = field(default_factory=lambda: list(SPEED_LEVERS))
     service_profile: Path = DEFAULT_SERVICE_PROFILE
 
@@ -98,6 +100,15 @@ def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
     if raw in {"0", "false", "no", "off"}:
         return False
     raise ConfigError(f"{name} must be true or false, not {raw!r}")
+
+
+def _metrics_port(env: Mapping[str, str]) -> int:
+    if env.get("METRICS_PORT", "").strip() == "0":
+        return 0
+    port = _number(env, "METRICS_PORT", 9102, int)
+    if port > 65535:
+        raise ConfigError(f"METRICS_PORT must be a port number (1-65535, or 0 for none), not {port}")
+    return port
 
 
 def _number(env: Mapping[str, str], name: str, default: float, kind: type = float):
@@ -241,6 +252,8 @@ def load_settings(env: Optional[Mapping[str, str]] = None) -> Settings:
         tracker_database_url=_tracker_url(env, database_url, var_dir),
         redis_url=_redis_url(env),
         delivery_max_backoff_seconds=_number(env, "DELIVERY_MAX_BACKOFF_SECONDS", 300.0),
+        delivery_alert_minutes=_number(env, "DELIVERY_ALERT_MINUTES", 60.0),
+        metrics_port=_metrics_port(env),
         speed_levers=_speed_levers(env),
         service_profile=_checked_profile(env),
     )

@@ -49,6 +49,9 @@ http {{
   server {{
     listen {listen}:{rasa_port};
     client_max_body_size 64k;  # a message is at most a few kB
+    location /webhooks/metrics/ {{
+      return 404;  # each Rasa server serves its counts on its own loopback port, never through here
+    }}
     location /socket.io/ {{
       proxy_pass http://rasa_socketio;
       proxy_http_version 1.1;

@@ -23,7 +23,7 @@ ALLOWED = ("HOME", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "TMPDIR", "USER", "LOGNAM
 # Every variable our settings read (bot/settings.py), cleared from the test process itself.
 SETTINGS_PREFIXES = ("SMTP_", "TELEGRAM_", "REFERRAL_EMAIL_", "WEBCHAT_", "DELIVERY_", "RASA_", "SQL_")
 SETTINGS_NAMES = ("DATABASE_URL", "TRACKER_DATABASE_URL", "REDIS_URL", "BRIDGE_SECRET", "RETENTION_DAYS",
-                  "ACTION_SERVER_URL", "COSP_VAR_DIR", "REPLICAS", "SANIC_HOST", "SERVICE_PROFILE")
+                  "ACTION_SERVER_URL", "COSP_VAR_DIR", "REPLICAS", "SANIC_HOST", "SERVICE_PROFILE", "METRICS_PORT")
 
 SAFE_DEFAULTS = {
     "PYTHONPATH": str(ROOT),
@@ -33,6 +33,7 @@ SAFE_DEFAULTS = {
     "SANIC_HOST": "127.0.0.1",
     "REFERRAL_EMAIL_TO": "staff@example.org",
     "REFERRAL_EMAIL_FROM": "cosp-assistant@example.org",
+    "METRICS_PORT": "0",  # a test that wants the worker's metrics gives it a free port
 }
 
 EXAMPLE_MAIL_DOMAINS = ("example.org", "example.com", "example.net", "example.nhs.uk")

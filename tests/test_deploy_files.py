@@ -125,6 +125,9 @@ def test_endpoints_are_those_of_endpoints_prod() -> None:
     assert {key for key, value in lock.items() if value is None} == CHART_LOCK_STORE_KEYS
     assert set(tracker) - CHART_TRACKER_STORE_KEYS == {"enabled", "type"}
     assert set(lock) - CHART_LOCK_STORE_KEYS == {"enabled", "type"}
+    broker = endpoints["eventBroker"]
+    assert broker["enabled"] and broker["type"] == prod["event_broker"]["type"]
+    assert {key for key, value in broker.items() if value is not None} == {"enabled", "type"}
     assert prod["action_endpoint"]["url"] == "${ACTION_SERVER_URL}"  # what the chart writes too
     actions = load(ACTION_VALUES)
     expected = f"http://{actions['fullnameOverride']}:{actions['service']['port']}/webhook"

@@ -15,7 +15,8 @@ def procfile() -> dict:
 def test_production_channels_have_no_plain_rest_channel():
     channels = yaml.safe_load((ROOT / "credentials.prod.yml").read_text())
     assert "rest" not in channels and "callback" not in channels
-    assert set(channels) == {"bot.webchat.channel.WebchatInput", "bot.telegram.rasa_channel.TelegramBridgeInput", "bot.health.HealthInput"}
+    assert set(channels) == {"bot.webchat.channel.WebchatInput", "bot.telegram.rasa_channel.TelegramBridgeInput",
+                             "bot.health.HealthInput", "bot.metrics.MetricsChannel"}
 
 
 def test_rasa_and_the_action_server_listen_on_loopback_and_the_http_api_is_off():

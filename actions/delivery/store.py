@@ -12,7 +12,7 @@ import json
 import uuid
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence
+from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
 
 from sqlalchemy import (
     JSON,
@@ -29,6 +29,7 @@ from sqlalchemy import (
     and_,
     create_engine,
     event,
+    func,
     insert,
     or_,
     select,
@@ -450,3 +451,14 @@ def _referral_dict(row: Any) -> Dict[str, Any]:
         "safety_kinds": list(row["safety_kinds"] or []),
         "duplicate_of_created_at": row.get("duplicate_of_created_at"),
     }
+
+
+def pending_deliveries(engine: Engine) -> Tuple[int, Optional[datetime], Optional[int]]:
+    """How many delivery jobs are pending, when the oldest was created and its id (None, None: none)."""
+    with engine.connect() as conn:
+        count = conn.execute(select(func.count()).select_from(deliveries).where(deliveries.c.status == PENDING)).scalar_one()
+        oldest = conn.execute(
+            select(deliveries.c.created_at, deliveries.c.id).where(deliveries.c.status == PENDING)
+            .order_by(deliveries.c.created_at, deliveries.c.id).limit(1)
+        ).first()
+    return int(count), (oldest[0] if oldest else None), (oldest[1] if oldest else None)

@@ -56,26 +56,32 @@ class TelegramStaffChannel:
         self._client = client
 
     def __call__(self, referral: Mapping[str, Any]) -> None:
-        settings = self._settings
-        if not (settings.telegram_bot_token and settings.telegram_staff_chat_id):
-            raise TelegramSendFailed(0)  # not configured here: kept pending until it is
-        base = settings.telegram_api_base_url or TELEGRAM_API
-        payload = {
-            "chat_id": settings.telegram_staff_chat_id,
-            "text": staff_notification(referral, settings.telegram_staff_full_details),
-            "parse_mode": "HTML",
-            "disable_web_page_preview": True,
-        }
-        client = self._client or httpx.Client(timeout=settings.smtp_timeout)
-        try:
-            response = client.post(f"{base}{settings.telegram_bot_token}/sendMessage", json=payload)
-        finally:
-            if self._client is None:
-                client.close()
-        try:
-            body = response.json()
-        except ValueError:
-            raise TelegramSendFailed(response.status_code) from None
-        if response.status_code != 200 or not body.get("ok"):
-            retry_after = (body.get("parameters") or {}).get("retry_after")
-            raise TelegramSendFailed(int(body.get("error_code") or response.status_code), retry_after)
+        post_to_staff_chat(self._settings, staff_notification(referral, self._settings.telegram_staff_full_details),
+                           self._client)
+
+
+def post_to_staff_chat(settings: Settings, text: str, client: Optional[httpx.Client] = None) -> None:
+    """Sends `text` (HTML) to the staff chat; raises TelegramSendFailed."""
+    if not (settings.telegram_bot_token and settings.telegram_staff_chat_id):
+        raise TelegramSendFailed(0)  # not configured here: kept pending until it is
+    base = settings.telegram_api_base_url or TELEGRAM_API
+    payload = {
+        "chat_id": settings.telegram_staff_chat_id,
+        "text": text,
+        "parse_mode": "HTML",
+        "disable_web_page_preview": True,
+    }
+    own_client = client is None
+    client = client or httpx.Client(timeout=settings.smtp_timeout)
+    try:
+        response = client.post(f"{base}{settings.telegram_bot_token}/sendMessage", json=payload)
+    finally:
+        if own_client:
+            client.close()
+    try:
+        body = response.json()
+    except ValueError:
+        raise TelegramSendFailed(response.status_code) from None
+    if response.status_code != 200 or not body.get("ok"):
+        retry_after = (body.get("parameters") or {}).get("retry_after")
+        raise TelegramSendFailed(int(body.get("error_code") or response.status_code), retry_after)

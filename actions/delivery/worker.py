@@ -18,6 +18,8 @@ from typing import Any, Callable, Dict, Mapping, Optional, Sequence
 
 from sqlalchemy.engine import Engine
 
+from actions.delivery import metrics
+from actions.delivery.alarm import StuckDeliveryAlarm
 from actions.delivery.email import build_referral_email
 from actions.delivery.senders import EmailSender, email_sender_for
 from actions.delivery.withdrawal import CHANNEL as WITHDRAWAL, WithdrawalChannel
@@ -104,6 +106,7 @@ class DeliveryWorker:
             else max(MIN_LEASE_SECONDS, batch_size * settings.smtp_timeout * 4)
         )
         self._stop_event: Optional[threading.Event] = None
+        self.alarm = StuckDeliveryAlarm(engine, settings)
 
     def run_once(self, now: Optional[datetime] = None) -> int:
         """Delivers every job due at `now` (default: the moment of the call), batch after batch;
@@ -130,12 +133,17 @@ class DeliveryWorker:
                 try:
                     self.run_once()
                     heartbeat.beat(self.settings.var_dir, "worker")  # only a round that reached the store
+                    self.check_alarm()
                 except Exception as exc:  # keep polling: the next round may succeed
                     log.error("delivery round failed: %s", type(exc).__name__)
                     log.debug("delivery round failure details", exc_info=True)
                 stop_event.wait(self.settings.delivery_poll_seconds)
         finally:
             self._stop_event = None
+
+    def check_alarm(self, now: Optional[datetime] = None) -> bool:
+        """Raises the stuck-delivery alarm once for a job waiting past DELIVERY_ALERT_MINUTES."""
+        return self.alarm.check(now if now is not None else utcnow())
 
     def _deliver(self, job: Mapping[str, Any], now: Optional[datetime]) -> int:
         reference, job_id, channel, attempts = job["reference"], job["id"], job["channel"], job["attempts"]
@@ -148,6 +156,7 @@ class DeliveryWorker:
         except Exception as exc:
             finished = now if now is not None else utcnow()
             error = error_summary(exc)
+            metrics.FAILURES.labels(channel=channel).inc()
             delay = retry_delay(attempts, self.settings.delivery_max_backoff_seconds)
             if isinstance(exc, TelegramSendFailed) and exc.retry_after:
                 delay = max(delay, float(exc.retry_after))  # Telegram's 429 says how long to wait
@@ -179,6 +188,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     engine = make_engine(settings.database_url)
     try:
         worker = DeliveryWorker(engine, settings)
+        metrics.serve(engine, settings.metrics_port)
         log.info("delivery worker started: channels=%s", ",".join(sorted(worker.channels)))
         if args.once:
             log.info("delivered %d", worker.run_once())

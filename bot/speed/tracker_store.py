@@ -99,7 +99,8 @@ def _append_save(store: SQLTrackerStore, stock_save: Any) -> Any:
             new = list(itertools.islice(tracker.events, stored, None))
             if not new:
                 return
-            await store.stream_events(tracker)
+            if store.event_broker is not None:  # the new events are known: no second read to find them
+                await store._stream_new_events(store.event_broker, new, tracker.sender_id)
             rows = [_row(tracker.sender_id, event) for event in new]
             with store.engine.begin() as conn:
                 conn.execute(_EVENTS.insert().values(rows) if stored == 0 else _append_while_it_exists(tracker.sender_id, rows))
