@@ -22,6 +22,7 @@ from actions.referral.form import CONSENT_GIVEN_AT, CONSENT_VERSION_SLOT, FAILED
 from actions.referral.submission import submission_key
 from actions.referral_form import ASK_ACTIONS, AskConsent, AskFieldToChange, AskReview, ValidateReferralForm
 from actions.submission import SubmitReferral
+from bot.service_profile import filled
 from tests.test_form import SELF_REFERRAL
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -329,7 +330,7 @@ async def test_a_typed_question_gives_way_to_what_it_has_so_far_on_the_second_mi
         return
     said = messages[0]["text"]
     assert said.startswith("So far I have:") and UP_TO_PHONE[q.CAREGIVER_NAME] in said
-    assert domain["responses"]["utter_stuck_offer_typed"][0]["text"] in said
+    assert filled(domain["responses"]["utter_stuck_offer_typed"][0]["text"]) in said
     assert [b["title"] for b in messages[0]["buttons"]] == ["Not born yet"]
 
 
@@ -338,7 +339,7 @@ async def test_a_button_question_offers_its_buttons_once_more_when_stuck(domain)
     tracker = make_tracker({FAILED_ATTEMPTS: 2.0, "requested_slot": q.REFERRER_TYPE})
     _, messages = await run(ASK_ACTIONS[q.REFERRER_TYPE](), tracker, domain)
     assert "I don't have any of your answers yet." in messages[0]["text"]
-    assert domain["responses"]["utter_stuck_offer"][0]["text"] in messages[0]["text"]
+    assert filled(domain["responses"]["utter_stuck_offer"][0]["text"]) in messages[0]["text"]
     assert [b["title"] for b in messages[0]["buttons"]] == ["Myself or my family", "A professional"]
 
 

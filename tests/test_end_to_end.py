@@ -167,6 +167,7 @@ def test_a_parent_withdraws_then_deletes_their_data_from_the_chat(stack):
     from actions.delivery.store import make_engine
     from actions.privacy import conversations
     from actions.privacy.erasure import erase_idle_conversations
+    from bot.lock_store import FileLockStore
 
     sender = "e2e-parent-3"
     smtp = smtp_server(stack)
@@ -192,7 +193,8 @@ def test_a_parent_withdraws_then_deletes_their_data_from_the_chat(stack):
     store = make_engine(f"sqlite:///{processes.tmp / 'referrals.db'}")
     assert conversations.last_activity(tracker, sender) is not None
     later = datetime.now(timezone.utc) + timedelta(minutes=5)
-    assert erase_idle_conversations(store, tracker, later) >= 1
+    locks = FileLockStore(directory=processes.tmp / "locks")  # the stack's Rasa server's (endpoints.yml)
+    assert erase_idle_conversations(store, tracker, later, locks=locks) >= 1
     assert conversations.last_activity(tracker, sender) is None
 
 

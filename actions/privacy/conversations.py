@@ -1,9 +1,17 @@
 """Rasa's conversation store (its SQL tracker store, table `events`), seen from outside Rasa:
-only to delete conversations, never to read what was said."""
+only to delete conversations, never to read what was said.
+
+A conversation is deleted only under its conversation lock (the lock store the Rasa servers use:
+bot/lock_store.py), and only if it is still idle once the lock is held: a turn in flight finishes
+first, so it can never write a deleted conversation back, and one that has just arrived keeps it."""
 from __future__ import annotations
 
+import time
+from contextlib import contextmanager
 from pathlib import Path
-from typing import List, Optional
+from typing import Iterator, List, Optional
+
+from rasa.core.lock_store import LockError, LockStore
 
 from sqlalchemy import Column, Float, Integer, MetaData, String, Table, create_engine, delete, func, inspect, select
 from sqlalchemy.engine import Engine, make_url
@@ -56,3 +64,37 @@ def delete_conversation(engine: Engine, sender_id: str) -> int:
         return 0
     with engine.begin() as conn:
         return conn.execute(delete(events).where(events.c.sender_id == sender_id)).rowcount
+
+
+LOCK_WAIT_SECONDS = 60.0  # longer than any turn: Rasa's own lock lifetime is 60 s
+_POLL_SECONDS = 0.05
+
+
+@contextmanager
+def held(locks: LockStore, sender_id: str, wait_seconds: float = LOCK_WAIT_SECONDS) -> Iterator[None]:
+    """The conversation's lock, as a turn takes it: in ticket order, after any turn in flight."""
+    ticket = locks.issue_ticket(sender_id, wait_seconds)
+    try:
+        deadline = time.monotonic() + wait_seconds
+        while True:
+            lock = locks.get_lock(sender_id)
+            if lock is None or not lock.is_locked(ticket):
+                break
+            if time.monotonic() > deadline:
+                raise LockError(f"the conversation lock was not free within {wait_seconds:.0f} s")
+            time.sleep(_POLL_SECONDS)
+            locks.update_lock(sender_id)
+        yield
+    finally:
+        locks.cleanup(sender_id, ticket)
+
+
+def delete_if_idle(engine: Engine, locks: LockStore, sender_id: str, cutoff: float) -> bool:
+    """Deletes the conversation under its lock if its latest event is still older than `cutoff`
+    (or it has none left); True if it is gone."""
+    with held(locks, sender_id):
+        last = last_activity(engine, sender_id)
+        if last is not None and last >= cutoff:
+            return False
+        delete_conversation(engine, sender_id)
+        return True

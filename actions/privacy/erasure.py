@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import List
 
 from sqlalchemy import Column, Integer, MetaData, String, Table, delete, insert, select, update
+from rasa.core.lock_store import LockStore
 from sqlalchemy.engine import Engine
 
 from actions.delivery.store import PENDING, UTCDateTime, deliveries, referrals
@@ -62,18 +63,17 @@ def erase_now(engine: Engine, conversation_id: str, now: datetime) -> Erased:
     return Erased(deleted, kept)
 
 
-def erase_idle_conversations(engine: Engine, tracker: Engine, now: datetime) -> int:
-    """Erases each requested conversation once it has been idle long enough; returns how many."""
+def erase_idle_conversations(engine: Engine, tracker: Engine, now: datetime, *, locks: LockStore) -> int:
+    """Erases each requested conversation once it has been idle long enough (under its conversation
+    lock); returns how many."""
     with engine.connect() as conn:
         pending = conn.execute(
             select(erasure_requests.c.id, erasure_requests.c.conversation_id).where(erasure_requests.c.erased_at.is_(None))
         ).all()
     erased = 0
     for request_id, conversation_id in pending:
-        last = conversations.last_activity(tracker, conversation_id)
-        if last is not None and now.timestamp() - last < ERASE_AFTER_IDLE_SECONDS:
+        if not conversations.delete_if_idle(tracker, locks, conversation_id, now.timestamp() - ERASE_AFTER_IDLE_SECONDS):
             continue
-        conversations.delete_conversation(tracker, conversation_id)
         with engine.begin() as conn:
             conn.execute(
                 update(erasure_requests)

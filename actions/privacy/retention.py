@@ -17,10 +17,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import and_, exists, select, update
+from rasa.core.lock_store import LockStore
 from sqlalchemy.engine import Engine
 
 from actions.delivery.store import DUPLICATE_WINDOW_DAYS, PENDING, deliveries, make_engine, referrals
 from actions.privacy import conversations, erasure
+from bot.lock_store import lock_store_for
 from bot.logging_setup import start_process
 
 log = logging.getLogger("actions.privacy.retention")
@@ -34,11 +36,10 @@ class Purged:
     erased_on_request: int
 
 
-def purge(store: Engine, tracker: Engine, retention_days: int, now: datetime) -> Purged:
+def purge(store: Engine, tracker: Engine, retention_days: int, now: datetime, *, locks: LockStore) -> Purged:
     cutoff = now - timedelta(days=retention_days)
-    stale = conversations.idle_since(tracker, cutoff.timestamp())
-    for sender_id in stale:
-        conversations.delete_conversation(tracker, sender_id)
+    stale = [sender_id for sender_id in conversations.idle_since(tracker, cutoff.timestamp())
+             if conversations.delete_if_idle(tracker, locks, sender_id, cutoff.timestamp())]
     still_pending = exists().where(and_(deliveries.c.referral_id == referrals.c.id, deliveries.c.status == PENDING))
     record_cutoff = now - timedelta(days=max(retention_days, DUPLICATE_WINDOW_DAYS))
     with store.begin() as conn:
@@ -54,7 +55,7 @@ def purge(store: Engine, tracker: Engine, retention_days: int, now: datetime) ->
             .where(referrals.c.consent_text != "")
             .values(answers_json=[], data_json={}, consent_text="", conversation_id=None)
         ).rowcount
-    erased = erasure.erase_idle_conversations(store, tracker, now)
+    erased = erasure.erase_idle_conversations(store, tracker, now, locks=locks)
     return Purged(conversations=len(stale), referrals=scrubbed, records_deleted=len(expired), erased_on_request=erased)
 
 
@@ -67,6 +68,7 @@ def main() -> int:
         conversations.tracker_store(settings.tracker_database_url),
         settings.retention_days,
         datetime.now(timezone.utc),
+        locks=lock_store_for(settings),
     )
     log.info(
         "purged after %d days: %d conversations, %d delivered referrals cut to delivery records, %d records deleted;"
@@ -88,17 +90,18 @@ def run_housekeeping(store: Engine, settings, stop) -> None:
     """Erasures every few seconds and the retention purge every hour, until `stop` is set.
     Runs beside the delivery worker (its own thread); a failed round is logged and tried again."""
     tracker = conversations.tracker_store(settings.tracker_database_url)
+    locks = lock_store_for(settings)
     next_purge = 0.0
     while not stop.is_set():
         now = datetime.now(timezone.utc)
         try:
             if now.timestamp() >= next_purge:
-                result = purge(store, tracker, settings.retention_days, now)
+                result = purge(store, tracker, settings.retention_days, now, locks=locks)
                 next_purge = now.timestamp() + PURGE_EVERY_SECONDS
                 log.info("retention purge: %d conversations, %d delivered referrals, %d erased on request",
                          result.conversations, result.referrals, result.erased_on_request)
             else:
-                erased = erasure.erase_idle_conversations(store, tracker, now)
+                erased = erasure.erase_idle_conversations(store, tracker, now, locks=locks)
                 if erased:
                     log.info("erased %d conversations on request", erased)
         except Exception as error:  # keep going: the next round may succeed

@@ -346,6 +346,7 @@ def test_delete_my_data_and_the_retention_purge_work_on_postgresql(env):
     from actions.delivery.store import make_engine
     from actions.privacy import conversations
     from actions.privacy.retention import purge
+    from bot.lock_store import RedisURLLockStore
 
     cluster: Cluster = env["cluster"]
     leaving, idle = "telegram:7008", "telegram:7009"
@@ -354,13 +355,14 @@ def test_delete_my_data_and_the_retention_purge_work_on_postgresql(env):
     assert "will be deleted" in say(cluster.url, leaving, "yes, delete it")
     database_url = cluster.env["DATABASE_URL"]
     store, tracker = make_engine(database_url), conversations.tracker_store(database_url)
+    locks = RedisURLLockStore(url=cluster.env["REDIS_URL"])  # the Rasa servers' (endpoints.prod.yml)
     try:
         soon = datetime.now(timezone.utc) + timedelta(minutes=5)
-        assert purge(store, tracker, 30, soon).erased_on_request == 1
+        assert purge(store, tracker, 30, soon, locks=locks).erased_on_request == 1
         assert conversations.last_activity(tracker, leaving) is None
         assert conversations.last_activity(tracker, idle) is not None
         later = datetime.now(timezone.utc) + timedelta(days=31)
-        assert purge(store, tracker, 30, later).conversations >= 1
+        assert purge(store, tracker, 30, later, locks=locks).conversations >= 1
         assert conversations.last_activity(tracker, idle) is None
     finally:
         store.dispose()
