@@ -31,9 +31,12 @@ class ServiceResponses(TemplatedNaturalLanguageGenerator):
 def fill(responses: Dict[Text, Any], values: Dict[Text, Text]) -> Dict[Text, Any]:
     """A copy of domain responses with the team's details in each text (for checks that read replies
     without a running Rasa: the NLU gate, the blind sets)."""
-    from rasa.core.nlg.interpolator import interpolate_text
+    def filled(text: str) -> str:  # only the team's placeholders: {reference} and the like stay for Rasa
+        for key, value in values.items():
+            text = text.replace("{" + key + "}", value)
+        return text
 
-    return {name: [{**variant, **({"text": interpolate_text(variant["text"], values)} if "text" in variant else {})}
+    return {name: [{**variant, **({"text": filled(variant["text"])} if "text" in variant else {})}
                    for variant in variants] for name, variants in responses.items()}
 
 

@@ -179,7 +179,8 @@ def load_agent(action_url: str, tracker_db: Path) -> Any:
     configure_structlog(logging.WARNING)  # Rasa logs each message's text at DEBUG
     logging.getLogger("rasa").setLevel(logging.WARNING)
     store = GuardedSQLTrackerStore(url=f"sqlite:///{tracker_db}")
-    agent = Agent.load(str(MODEL), action_endpoint=EndpointConfig(url=action_url), tracker_store=store)
+    agent = Agent.load(str(MODEL), action_endpoint=EndpointConfig(url=action_url), tracker_store=store,
+                       generator=EndpointConfig(type="bot.service_responses.ServiceResponses"))  # as endpoints.yml
     guard(agent.tracker_store)
     speed.install(agent, load_settings().speed_levers)
     return agent
