@@ -16,7 +16,7 @@ export PYTHONPATH := $(CURDIR)
 export TF_CPP_MIN_LOG_LEVEL := 3
 export ACTION_SERVER_URL ?= http://127.0.0.1:5055/webhook
 
-.PHONY: help run run-prod migrate test test-prod bench bench-speed shell train validate unit stories nlu-eval blind clean purge
+.PHONY: help run run-prod migrate test test-prod bench bench-speed soak shell train validate unit stories nlu-eval blind clean purge
 
 help:
 	@echo "make run    - train if needed and start the assistant (Rasa :5005, actions :5055, delivery worker,"
@@ -27,6 +27,7 @@ help:
 	@echo "             nginx on :5005, PostgreSQL (DATABASE_URL) and Redis (REDIS_URL)"
 	@echo "make test-prod - the production fault tests (PostgreSQL, Redis, nginx; this machine's servers)"
 	@echo "make bench  - the benchmark: latency, throughput, memory, start-up, training, NLU accuracy"
+	@echo "make soak   - 20 minutes of parents on the production shape while it kills processes; checks no referral is lost or doubled"
 
 $(VENV)/.installed: requirements.lock
 	@test -n "$(PYTHON310)" || { echo "Python 3.10 is needed (Rasa 3.6 runs on 3.8-3.10 only): install python3.10"; exit 1; }
@@ -111,6 +112,11 @@ test-prod: $(MODEL) $(NGINX)
 
 bench: $(MODEL) $(NGINX)
 	$(PY) -m bench
+
+# 20 minutes of simulated parents on the production shape while processes are killed and PostgreSQL
+# and Redis fail (not in CI); writes bench/soak.json. SOAK_SECONDS shortens it.
+soak: $(MODEL) $(NGINX)
+	$(PY) -m bench.soak
 
 # The speed section alone (make run shape beside the peer build, and the ablation): about 15 minutes.
 bench-speed: $(MODEL)
