@@ -11,6 +11,7 @@ from rasa_sdk.types import DomainDict
 
 from actions.delivery.email import uk_time
 from actions.delivery.store import CONTACTED, referrals_for_conversation
+from actions.referral import choices
 from actions.submission import referral_store
 
 
@@ -28,4 +29,23 @@ class ReferralStatus(Action):
         dispatcher.utter_message(
             response=response, reference=latest["reference"], received=uk_time(latest["created_at"])
         )
+        return []
+
+
+class AnswerHowToRefer(Action):
+    """"Send referral" again after it was sent (its reply lost, or tapped twice) reads as "how do I
+    refer?". The parent is told it has been received, with its reference, not to refer again."""
+
+    def name(self) -> Text:
+        return "action_answer_how_to_refer"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
+        text = tracker.latest_message.get("text") or ""
+        sent = choices.REVIEW.exact(text) == "send" and referrals_for_conversation(referral_store(), tracker.sender_id)
+        if sent:
+            latest = sent[0]
+            dispatcher.utter_message(response="utter_referral_received", reference=latest["reference"],
+                                     received=uk_time(latest["created_at"]))
+        else:
+            dispatcher.utter_message(response="utter_ask_how_to_refer")
         return []

@@ -126,6 +126,8 @@ def test_referral_over_rest_reaches_staff_once_with_every_answer(stack):
     for expected in ["Zofia Exampleńska", "Foster carer", "11 weeks", "07911 123456", "zofia@example.com",
                      "DN31 1HU", "Polish interpreter", "🌙", reference]:
         assert expected in body
+    again = " ".join(r.get("text", "") for r in say(stack, "e2e-parent-1", "Send referral"))  # its reply lost, say
+    assert f"Your referral {reference} was received" in again  # told it is sent, not how to refer again
     html = body_text(mails[0], "text/html")
     assert "&lt;b&gt;settling&lt;/b&gt;" in html and "<b>settling" not in html  # shown as text, never markup
     assert mails[0]["To"] == "staff@example.org"
