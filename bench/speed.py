@@ -35,7 +35,7 @@ from tests.environment import process_env
 RASA = Path(sys.executable).parent / "rasa"
 QUESTIONS: List[Tuple[str, str]] = [
     ("What is Circle of Security Parenting?", "circle"), ("Where are the groups held?", "group"),
-    ("Who runs the groups?", "facilitat"), ("How long is the course?", "sessions"), ("Can dads come?", "caregiv"),
+    ("Who runs the groups?", "facilitat"), ("How long is the course?", "sessions"), ("Can dads come?", "dads"),
 ]
 START = ("I'd like to make a referral", "Are you referring yourself")
 STEPS: List[Tuple[str, str]] = [
