@@ -2,7 +2,7 @@
 conversation are ever looked up."""
 from __future__ import annotations
 
-from typing import List, Text
+from typing import Any, Dict, List, Text
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType
@@ -24,12 +24,13 @@ class ReferralStatus(Action):
         if not found:
             dispatcher.utter_message(response="utter_no_referral_here")
             return []
-        latest = found[0]
-        response = "utter_referral_contacted" if latest["status"] == CONTACTED else "utter_referral_received"
-        dispatcher.utter_message(
-            response=response, reference=latest["reference"], received=uk_time(latest["created_at"])
-        )
+        tell_status(dispatcher, found[0])
         return []
+
+
+def tell_status(dispatcher: CollectingDispatcher, latest: Dict[str, Any]) -> None:
+    response = "utter_referral_contacted" if latest["status"] == CONTACTED else "utter_referral_received"
+    dispatcher.utter_message(response=response, reference=latest["reference"], received=uk_time(latest["created_at"]))
 
 
 class AnswerHowToRefer(Action):
@@ -43,9 +44,7 @@ class AnswerHowToRefer(Action):
         text = tracker.latest_message.get("text") or ""
         sent = choices.REVIEW.exact(text) == "send" and referrals_for_conversation(referral_store(), tracker.sender_id)
         if sent:
-            latest = sent[0]
-            dispatcher.utter_message(response="utter_referral_received", reference=latest["reference"],
-                                     received=uk_time(latest["created_at"]))
+            tell_status(dispatcher, sent[0])
         else:
             dispatcher.utter_message(response="utter_ask_how_to_refer")
         return []

@@ -203,7 +203,7 @@ def main() -> int:
             "stored_not_emailed": sorted(set(stored) - set(emailed)),
             "emailed_more_than_once": sorted(r for r, n in emailed.items() if n > 1),
             "stored_twice_or_confirmed_twice": sorted(r for r, n in confirmed.items() if n > 1)
-                                              + sorted(r for r in set(stored) if list(stored).count(r) > 1),
+                                              + sorted(r for r, n in Counter(stored).items() if n > 1),
             "stored_not_confirmed": sorted(set(stored) - set(confirmed)),
         }
         kept = not (result["completed_not_stored"] or result["stored_not_emailed"] or result["emailed_more_than_once"]

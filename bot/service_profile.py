@@ -217,8 +217,13 @@ def outside_catchment(postcode: Optional[str]) -> bool:
     return isinstance(checked, Valid) and current().in_catchment(checked.value) is False
 
 
-def filled(text: str) -> str:
-    """`text` with the profile's {team_...} placeholders filled (for a response an action sends as text)."""
-    for key, value in current().reply_values().items():
+def fill_in(text: str, values: Dict[str, str]) -> str:
+    """`text` with the {team_...} placeholders of `values` filled; {reference} and the like stay for Rasa."""
+    for key, value in values.items():
         text = text.replace("{" + key + "}", value)
     return text
+
+
+def filled(text: str) -> str:
+    """`text` with this profile's details (for a response an action sends as text)."""
+    return fill_in(text, current().reply_values())

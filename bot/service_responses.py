@@ -31,12 +31,7 @@ class ServiceResponses(TemplatedNaturalLanguageGenerator):
 def fill(responses: Dict[Text, Any], values: Dict[Text, Text]) -> Dict[Text, Any]:
     """A copy of domain responses with the team's details in each text (for checks that read replies
     without a running Rasa: the NLU gate, the blind sets)."""
-    def filled(text: str) -> str:  # only the team's placeholders: {reference} and the like stay for Rasa
-        for key, value in values.items():
-            text = text.replace("{" + key + "}", value)
-        return text
-
-    return {name: [{**variant, **({"text": filled(variant["text"])} if "text" in variant else {})}
+    return {name: [{**variant, **({"text": service_profile.fill_in(variant["text"], values)} if "text" in variant else {})}
                    for variant in variants] for name, variants in responses.items()}
 
 

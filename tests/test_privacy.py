@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import email
+import functools
 import email.policy
 import threading
 from dataclasses import replace
@@ -28,6 +29,7 @@ from tests.test_store import make_record
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=timezone.utc)
 
 
+@functools.lru_cache(maxsize=1)
 def _domain():
     from rasa.shared.core.domain import Domain
 

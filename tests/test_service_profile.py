@@ -7,7 +7,6 @@ phone or email; the next group's date and venue are given, a past group's never;
 while it runs is offered without a restart."""
 from __future__ import annotations
 
-import email
 import subprocess
 import sys
 import urllib.request
@@ -26,6 +25,7 @@ from bot.settings import ConfigError
 from deploy.cluster import wait_until
 from tests.environment import process_env
 from tests.support import BIN, MODEL, ROOT, Stack, free_port, wait_for
+from tests.test_end_to_end import Inbox, body_text, emails_for
 
 LEAFLET = service_profile.load_profile(ROOT / "service.yml")
 LEAFLET_DETAILS = [LEAFLET.phone, LEAFLET.phone.replace(" ", ""), LEAFLET.email, LEAFLET.name]
@@ -202,15 +202,6 @@ def test_only_the_default_profile_holds_the_teams_phone_and_email():
 
 # --- a second team, end to end ------------------------------------------------------------------
 
-class Inbox:
-    def __init__(self) -> None:
-        self.messages: List[bytes] = []
-
-    async def handle_DATA(self, server, session, envelope):  # noqa: N802 (aiosmtpd's hook name)
-        self.messages.append(envelope.content)
-        return "250 OK"
-
-
 @pytest.fixture(scope="module")
 def second_team(tmp_path_factory) -> Iterator[Dict]:
     if not MODEL.exists():
@@ -281,10 +272,9 @@ def test_a_second_teams_referral_email_and_page_show_none_of_the_leaflets_detail
     assert "0113 496 0123" in sent and "your referral has been sent" in sent
     reference = sent.split("Your reference is ")[1][:10]
     second_team["stack"].wait_until_delivered(reference)
-    mails = [email.message_from_bytes(m) for m in second_team["inbox"].messages if reference.encode() in m]
+    mails = emails_for(second_team["inbox"], reference)
     assert len(mails) == 1
-    body = "\n".join(part.get_payload(decode=True).decode("utf-8") for part in mails[0].walk()
-                     if part.get_content_type() == "text/plain")
+    body = body_text(mails[0], "text/plain")
     shows_no_leaflet_detail(body)
     assert "DN31 1HU (outside the catchment)" in body
     with urllib.request.urlopen(second_team["page"], timeout=30) as response:

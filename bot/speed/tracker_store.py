@@ -69,8 +69,7 @@ def _plain_retrieve(store: SQLTrackerStore) -> Any:
 
 
 # --- append_save ----------------------------------------------------------------------------------
-def _row(sender_id: Text, event: Event) -> Dict[str, Any]:
-    data = event.as_dict()
+def _row(sender_id: Text, event: Event, data: Dict[str, Any]) -> Dict[str, Any]:
     return {"sender_id": sender_id, "type_name": event.type_name, "timestamp": data.get("timestamp"),
             "intent_name": data.get("parse_data", {}).get("intent", {}).get(INTENT_NAME_KEY),
             "action_name": data.get("name"), "data": ujson.dumps(data)}
@@ -99,9 +98,11 @@ def _append_save(store: SQLTrackerStore, stock_save: Any) -> Any:
             new = list(itertools.islice(tracker.events, stored, None))
             if not new:
                 return
+            datas = [event.as_dict() for event in new]
             if store.event_broker is not None:  # the new events are known: no second read to find them
-                await store._stream_new_events(store.event_broker, new, tracker.sender_id)
-            rows = [_row(tracker.sender_id, event) for event in new]
+                for data in datas:
+                    store.event_broker.publish({"sender_id": tracker.sender_id, **data})
+            rows = [_row(tracker.sender_id, event, data) for event, data in zip(new, datas)]
             with store.engine.begin() as conn:
                 conn.execute(_EVENTS.insert().values(rows) if stored == 0 else _append_while_it_exists(tracker.sender_id, rows))
         setattr(tracker, _STORED, len(tracker.events))

@@ -8,7 +8,7 @@ import re
 import subprocess
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Iterator, List
+from typing import List
 from urllib.parse import urlsplit
 
 import pytest
@@ -33,18 +33,6 @@ def backup_steps() -> List[str]:
     return re.findall(r"```sh\n(.*?)```", section, flags=re.S)
 
 
-@pytest.fixture(scope="module")
-def server() -> Iterator[pg.PostgresServer]:
-    try:
-        postgres = pg.PostgresServer()
-    except pg.PostgresUnavailable as error:
-        pytest.skip(str(error))
-    try:
-        yield postgres.initdb().start()
-    finally:
-        postgres.remove()
-
-
 def shell(script: str, database_url: str, cwd: Path) -> subprocess.CompletedProcess:
     parts = urlsplit(database_url)
     env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LANG": "C.UTF-8", "DATABASE_URL": database_url,
@@ -54,7 +42,8 @@ def shell(script: str, database_url: str, cwd: Path) -> subprocess.CompletedProc
                           text=True, timeout=120)
 
 
-def test_a_dump_restored_as_the_guide_says_delivers_what_was_pending(server, tmp_path: Path):
+def test_a_dump_restored_as_the_guide_says_delivers_what_was_pending(postgres, tmp_path: Path):
+    server = postgres
     dump_step, restore_step = backup_steps()
     assert "pg_dump" in dump_step and "pg_restore" in restore_step and "cosp_restore_test" in restore_step
     with pg.fresh_database(server.url) as live:

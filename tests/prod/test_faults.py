@@ -51,19 +51,6 @@ STEPS: List[Tuple[str, str]] = [
 
 
 @pytest.fixture(scope="module")
-def postgres() -> Iterator[pg.PostgresServer]:
-    """This suite restarts and blocks PostgreSQL, so it always has a server of its own."""
-    try:
-        server = pg.PostgresServer()
-    except pg.PostgresUnavailable as error:
-        pytest.skip(str(error))
-    try:
-        yield server.initdb().start()
-    finally:
-        server.remove()
-
-
-@pytest.fixture(scope="module")
 def env(tmp_path_factory, postgres: pg.PostgresServer) -> Iterator[Dict]:
     workdir = tmp_path_factory.mktemp("prod")
     database_url = pg.create_database(postgres.url, "cosp_prod_test")
