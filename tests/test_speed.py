@@ -20,7 +20,7 @@ from sqlalchemy import event, text
 
 from bot import speed
 from bot.settings import SPEED_LEVERS, ConfigError, load_settings
-from bot.speed import action_result_check, action_session, gc_freeze, selective_domain, tracker_store as levers
+from bot.speed import action_result_check, action_session, gc_freeze, selective_domain, sqlite_wal, tracker_store as levers
 from bot.tracker_store import GuardedSQLTrackerStore
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -137,6 +137,30 @@ async def test_a_turn_appends_its_events_in_one_insert_and_no_count(tmp_path, mo
     said.clear()
     await agent.tracker_store.save(tracker)
     assert said == []  # nothing new: nothing written
+
+
+@pytest.mark.asyncio
+async def test_the_sqlite_store_keeps_its_connections_and_journals_ahead(tmp_path, monkeypatch) -> None:
+    agent = agent_with_store(tmp_path, monkeypatch)
+    for install in (levers.install_plain_retrieve, levers.install_append_save, sqlite_wal.install):
+        install(agent)
+    opened: List[Any] = []
+    event.listen(agent.store.engine, "connect", lambda conn, record: opened.append(conn))
+    await conversation(agent.tracker_store, "parent-1", 8)  # 8 reads and 8 saves
+    assert len(opened) == 1
+    with agent.store.engine.connect() as conn:
+        assert conn.execute(text("PRAGMA journal_mode")).scalar() == "wal"
+        assert conn.execute(text("PRAGMA synchronous")).scalar() == 2  # FULL: a commit is on disk
+        assert conn.execute(text("PRAGMA busy_timeout")).scalar() > 0
+    assert len((await agent.tracker_store.retrieve("parent-1")).events) == 1 + 8 * 4
+
+
+def test_the_sqlite_lever_leaves_other_stores_alone(tmp_path, monkeypatch) -> None:
+    monkeypatch.setenv("TRACKER_DATABASE_URL", "sqlite://")
+    store = GuardedSQLTrackerStore(domain=DOMAIN)
+    engine = store.engine
+    sqlite_wal.install(SimpleNamespace(tracker_store=store))
+    assert store.engine is engine
 
 
 @pytest.mark.asyncio

@@ -11,7 +11,7 @@ from typing import Any, List
 
 import pytest
 
-from actions.delivery import sqlite_pragmas
+from bot import sqlite_pragmas
 from actions.delivery.migrate import current_revision, head
 from actions.delivery.store import claim_due_jobs, list_deliveries, make_engine, mark_sent, save_referral
 from tests.test_store import make_record

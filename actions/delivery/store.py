@@ -39,7 +39,7 @@ from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.types import TypeDecorator
 
-from actions.delivery import sqlite_pragmas
+from bot import sqlite_pragmas
 from actions.delivery.migrate import upgrade
 from actions.referral.questions import EMAIL, NOT_GIVEN, PHONE
 from actions.referral.record import ReferralRecord

@@ -1,5 +1,5 @@
-"""How every connection to a SQLite referral store is set up, so that processes starting at once and
-writers arriving together wait their turn instead of failing.
+"""How every connection to a SQLite store (referrals, conversations) is set up, so that processes
+starting at once and writers arriving together wait their turn instead of failing.
 
 - busy_timeout first: a writer that finds the write lock taken waits up to BUSY_TIMEOUT_MS for it.
   pysqlite starts a transaction only at the first INSERT/UPDATE/DELETE, so a transaction holds no read
