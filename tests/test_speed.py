@@ -20,7 +20,8 @@ from sqlalchemy import event, text
 
 from bot import speed
 from bot.settings import SPEED_LEVERS, ConfigError, load_settings
-from bot.speed import action_result_check, action_session, gc_freeze, selective_domain, sqlite_wal, tracker_store as levers
+from bot.speed import (action_result_check, action_session, gc_freeze, selective_domain, sqlite_wal, tracker_cache,
+                       tracker_store as levers)
 from bot.tracker_store import GuardedSQLTrackerStore
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -161,6 +162,84 @@ def test_the_sqlite_lever_leaves_other_stores_alone(tmp_path, monkeypatch) -> No
     engine = store.engine
     sqlite_wal.install(SimpleNamespace(tracker_store=store))
     assert store.engine is engine
+
+
+def with_every_store_lever(tmp_path: Path, monkeypatch) -> SimpleNamespace:
+    agent = agent_with_store(tmp_path, monkeypatch)
+    for install in (levers.install_plain_retrieve, levers.install_append_save, sqlite_wal.install, tracker_cache.install):
+        install(agent)
+    return agent
+
+
+def state(tracker: Any) -> tuple:
+    return ([e.as_dict() for e in tracker.events], {k: v.value for k, v in tracker.slots.items()},
+            tracker.active_loop_name, tracker.latest_message.text)
+
+
+@pytest.mark.asyncio
+async def test_a_kept_tracker_is_the_one_a_fresh_read_builds(tmp_path, monkeypatch) -> None:
+    agent = with_every_store_lever(tmp_path, monkeypatch)
+    reader = GuardedSQLTrackerStore(domain=DOMAIN)  # another process's view of the same file
+    said: List[str] = []
+    event.listen(agent.store.engine, "before_cursor_execute", lambda conn, cur, sql, *a: said.append(sql))
+    for i in range(6):
+        tracker = kept if i else await agent.tracker_store.get_or_create_tracker("parent-1")
+        if i in (0, 3):  # a new conversation, then a new session within it
+            tracker.update(SessionStarted())
+        for e in turn(f"message {i}"):
+            tracker.update(e)
+        await agent.tracker_store.save(tracker)
+        said.clear()
+        kept = await agent.tracker_store.retrieve("parent-1")
+        assert len(said) == 1 and said[0].startswith("SELECT max(id), count(*)")  # the stamp, not the events
+        assert await agent.tracker_store.retrieve("parent-1") is not kept  # handed out once
+        assert state(kept) == state(await reader.retrieve("parent-1"))
+    assert len([e for e in kept.events if isinstance(e, SessionStarted)]) == 1
+
+
+@pytest.mark.asyncio
+async def test_a_kept_tracker_is_not_used_once_anything_else_touched_the_conversation(tmp_path, monkeypatch) -> None:
+    agent = with_every_store_lever(tmp_path, monkeypatch)
+    other = GuardedSQLTrackerStore(domain=DOMAIN)  # the other Rasa server, or the worker
+    await conversation(agent.tracker_store, "parent-1", 2)
+    theirs = await other.retrieve("parent-1")
+    theirs.update(UserUttered("from the other server", {"name": "greet", "confidence": 1.0}))
+    await other.save(theirs)
+    assert (await agent.tracker_store.retrieve("parent-1")).latest_message.text == "from the other server"
+
+    await conversation(agent.tracker_store, "parent-2", 2)
+    with other.engine.begin() as conn:  # "delete my data"
+        conn.execute(text("DELETE FROM events WHERE sender_id = 'parent-2'"))
+    assert await agent.tracker_store.retrieve("parent-2") is None
+
+    await conversation(agent.tracker_store, "parent-3", 1)
+    during = await agent.tracker_store.retrieve("parent-3")
+    with other.engine.begin() as conn:  # deleted while its turn runs
+        conn.execute(text("DELETE FROM events WHERE sender_id = 'parent-3'"))
+    during.update(UserUttered("after the erasure", {"name": "greet", "confidence": 1.0}))
+    await agent.tracker_store.save(during)
+    assert await agent.tracker_store.retrieve("parent-3") is None
+
+
+@pytest.mark.asyncio
+async def test_a_turn_that_failed_before_its_save_leaves_nothing_kept(tmp_path, monkeypatch) -> None:
+    agent = with_every_store_lever(tmp_path, monkeypatch)
+    await conversation(agent.tracker_store, "parent-1", 2)
+    taken = await agent.tracker_store.retrieve("parent-1")
+    taken.update(UserUttered("never saved", {"name": "greet", "confidence": 1.0}))  # the turn fails here
+    again = await agent.tracker_store.retrieve("parent-1")
+    assert again is not taken and again.latest_message.text == "message 1"
+
+
+def test_kept_trackers_are_few_and_recent() -> None:
+    kept = tracker_cache.Kept(size=2, seconds=600)
+    trackers = [SimpleNamespace(sender_id=f"p{i}", events=[]) for i in range(3)]
+    for t in trackers:
+        kept.put(t, (1, 1))
+    assert "p0" not in kept and len(kept) == 2
+    stale = tracker_cache.Kept(size=10, seconds=0)
+    stale.put(trackers[0], (1, 1))
+    assert stale.take("p0", (1, 1)) is None
 
 
 @pytest.mark.asyncio

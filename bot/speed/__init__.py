@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any, Callable, Dict, Iterable, List
 
 from bot.speed import (action_result_check, action_session, gc_freeze, graph_run, lean_classifier, selective_domain,
-                       sqlite_wal, tracker_store)
+                       sqlite_wal, tracker_cache, tracker_store)
 
 # In the order they are installed; gc_freeze last, once everything else has been built.
 LEVERS: Dict[str, Callable[[Any], None]] = {
@@ -15,6 +15,7 @@ LEVERS: Dict[str, Callable[[Any], None]] = {
     tracker_store.PLAIN_RETRIEVE: tracker_store.install_plain_retrieve,
     tracker_store.APPEND_SAVE: tracker_store.install_append_save,
     sqlite_wal.NAME: sqlite_wal.install,
+    tracker_cache.NAME: tracker_cache.install,
     selective_domain.NAME: selective_domain.install,
     action_session.NAME: action_session.install,
     lean_classifier.NAME: lean_classifier.install,
