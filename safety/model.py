@@ -30,6 +30,13 @@ class RiskModel:
         self._word_weights = np.ascontiguousarray(weights[:, :split].T)
         self._char_weights = np.ascontiguousarray(weights[:, split:].T)
         self._bias = np.array([e.intercept_[0] for e in estimators])
+        # for direct_scores: TfidfVectorizer.transform for one short text is mostly scikit-learn's
+        # checks and sparse bookkeeping; the arithmetic done directly (counts, 1 + log, idf, l2 norm,
+        # weights) gives the same scores to within rounding (tests/test_safety.py), in a fifth of the time
+        self._parts = [(v.build_analyzer(), v.vocabulary_, v.idf_, w)
+                       for v, w in ((words, self._word_weights), (chars, self._char_weights))]
+        for vectorizer in (words, chars):
+            assert vectorizer.sublinear_tf and vectorizer.norm == "l2" and vectorizer.use_idf and not vectorizer.binary
 
     @classmethod
     def train(cls, examples: Sequence[Tuple[str, str]], seed: int = 0) -> "RiskModel":
@@ -52,10 +59,27 @@ class RiskModel:
 
     def scores(self, normalised: Sequence[str]) -> List[Dict[str, float]]:
         """Per text, each kind's probability."""
-        if not normalised:
-            return []
         texts = list(normalised)
         logits = self._words.transform(texts) @ self._word_weights + self._chars.transform(texts) @ self._char_weights
+        probabilities = 1.0 / (1.0 + np.exp(-(logits + self._bias)))
+        return [dict(zip(KINDS, map(float, row))) for row in probabilities]
+
+    def direct_scores(self, normalised: Sequence[str]) -> List[Dict[str, float]]:
+        """The same as `scores`, the arithmetic done directly (a speed lever: bot/speed/lean_safety.py)."""
+        if not normalised:
+            return []
+        logits = np.zeros((len(normalised), len(self._bias)))
+        for row, text in enumerate(normalised):
+            for analyse, vocabulary, idf, weights in self._parts:
+                counts: Dict[int, int] = {}
+                for feature in analyse(text):
+                    column = vocabulary.get(feature)
+                    if column is not None:
+                        counts[column] = counts.get(column, 0) + 1
+                if counts:
+                    columns = np.fromiter(counts.keys(), dtype=np.intp, count=len(counts))
+                    values = (np.log(np.fromiter(counts.values(), dtype=float, count=len(counts))) + 1.0) * idf[columns]
+                    logits[row] += (values / np.sqrt(values @ values)) @ weights[columns]
         probabilities = 1.0 / (1.0 + np.exp(-(logits + self._bias)))
         return [dict(zip(KINDS, map(float, row))) for row in probabilities]
 

@@ -133,3 +133,16 @@ def test_the_fast_scores_are_the_pipelines(detector):
     fast, slow = detector.model.scores(texts), detector.model.pipeline_scores(texts)
     for a, b in zip(fast, slow):
         assert a.keys() == b.keys() and all(abs(a[k] - b[k]) < 1e-9 for k in a)
+
+
+def test_the_direct_arithmetic_scores_every_message_as_the_vectorizers_do(detector):
+    """Every wording the corpus, the blind sets and the test lists hold, part by part: the same scores
+    to within rounding, so the same decisions."""
+    blind = [line.split("\t")[-1] for f in sorted((ROOT / "tests" / "blind").glob("*.tsv"))
+             for line in f.read_text(encoding="utf-8").splitlines() if line.strip()]
+    texts = [p for text in [t for _, t in corpus.load()] + blind + RISK + NOT_RISK + ["", "🙂", "Cześć"]
+             for p in parts(text)] + ["", "zzzz"]
+    model = detector.model
+    direct, sparse = model.direct_scores(texts), model.scores(texts)
+    assert len(texts) > 1000 and len(direct) == len(texts)
+    assert max(abs(a[k] - b[k]) for a, b in zip(direct, sparse) for k in a) < 1e-12

@@ -13,7 +13,7 @@ import pytest
 from rasa.shared.core.events import ActionExecuted, SlotSet, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 
-from bot.speed import graph_run, lean_classifier
+from bot.speed import graph_run, lean_classifier, lean_safety
 
 ROOT = Path(__file__).resolve().parent.parent
 MODEL = ROOT / "models" / "cosp.tar.gz"
@@ -94,3 +94,13 @@ def test_the_graph_run_still_refuses_an_input_whose_value_names_a_node(stock_and
     with pytest.raises(GraphRunError, match="clashes"):
         target = fast.processor.model_metadata.nlu_target
         runner.run(inputs={"__message__": target}, targets=[target])
+
+
+def test_the_safety_net_scores_without_the_vectorizers_transform_and_gives_the_same(stock_and_fast, monkeypatch) -> None:
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    stock, fast = stock_and_fast
+    expected = parses(stock)
+    lean_safety.install(fast)
+    monkeypatch.setattr(TfidfVectorizer, "transform", lambda *a, **k: pytest.fail("scored through the vectorizer"))
+    assert parses(fast) == expected

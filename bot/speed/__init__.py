@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from typing import Any, Callable, Dict, Iterable, List
 
-from bot.speed import (action_result_check, action_session, gc_freeze, graph_run, lean_classifier, selective_domain,
-                       sqlite_wal, tracker_cache, tracker_store)
+from bot.speed import (action_result_check, action_session, gc_freeze, graph_run, lean_classifier, lean_safety,
+                       selective_domain, sqlite_wal, tracker_cache, tracker_store)
 
 # In the order they are installed; gc_freeze last, once everything else has been built.
 LEVERS: Dict[str, Callable[[Any], None]] = {
@@ -19,6 +19,7 @@ LEVERS: Dict[str, Callable[[Any], None]] = {
     selective_domain.NAME: selective_domain.install,
     action_session.NAME: action_session.install,
     lean_classifier.NAME: lean_classifier.install,
+    lean_safety.NAME: lean_safety.install,
     graph_run.NAME: graph_run.install,
     gc_freeze.NAME: gc_freeze.install,
 }
