@@ -23,29 +23,31 @@ from bench.speed import _action_server, _cell, ours
 from tests.environment import process_env
 
 PY_SPY = Path(sys.executable).parent / "py-spy"
-IDLE = "serve (runners.py"  # the event loop waiting: uvloop runs inside asyncio.runners
+IDLE = "serve (sanic/server/runners.py"  # the event loop waiting: uvloop runs inside asyncio.runners
 SECONDS = int(os.environ.get("PROFILE_SECONDS", "20"))
 
-# Stages of a turn, by the first frame (from the top of the stack) that names one; the order matters.
+# Where a sample's stack says the turn was, by the frames on it (file:function as py-spy names them);
+# the first stage that matches wins, so each sample counts once. Sub-stages split the parse.
 STAGES: List[Tuple[str, Tuple[str, ...]]] = [
-    ("lock", ("lock_store.py",)),
-    ("tracker retrieve", ("_retrieve", "retrieve_full_tracker", "fetch_full_tracker")),
-    ("tracker save", ("tracker_store.py:save", "_append", "stream_events", "metrics.py")),
-    ("NLU parse", ("parse_message", "_parse_message")),
-    ("policy prediction", ("predict_next_with_tracker", "_predict_next_action", "_get_next_action_probabilities")),
-    ("remote action call", ("remote_action", "action.py:run", "ActionExecutionRejection")),
-    ("replies (NLG)", ("generate", "service_responses")),
-    ("HTTP and JSON", ("sanic", "aiohttp", "ujson", "json")),
+    ("conversation lock", ("rasa/core/lock_store.py", "bot/lock_store.py")),
+    ("tracker read", ("get_tracker (rasa/core/processor.py",)),
+    ("tracker save", ("save_tracker (rasa/core/processor.py",)),
+    ("NLU: intent classifier", ("logistic_regression_classifier.py",)),
+    ("NLU: featurizers", ("count_vectors_featurizer.py", "whitespace_tokenizer.py")),
+    ("NLU: safety net", ("nlu_safety_net.py",)),
+    ("NLU: the rest", ("_parse_message_with_graph",)),
+    ("policy prediction", ("_predict_next_with_tracker",)),
+    ("actions (remote calls, replies)", ("_run_action (rasa/core/processor.py",)),
+    ("rest of Rasa's turn", ("handle_message (rasa/core/processor.py",)),
 ]
+OTHER = "HTTP, channel, event loop"
 
 
 def _stage(stack: List[str]) -> str:
-    joined = [frame for frame in stack]
     for stage, marks in STAGES:
-        for frame in joined:
-            if any(mark in frame for mark in marks):
-                return stage
-    return "other (event loop, Rasa's processor)"
+        if any(mark in frame for frame in stack for mark in marks):
+            return stage
+    return OTHER
 
 
 def _read(raw: Path) -> List[Tuple[List[str], int]]:
@@ -60,14 +62,14 @@ def _read(raw: Path) -> List[Tuple[List[str], int]]:
 def summarise(raw: Path) -> dict:
     samples = [(stack, n) for stack, n in _read(raw) if not stack[-1].startswith(IDLE)]
     total = sum(n for _, n in samples) or 1
-    stages: Counter = Counter()
+    stages: Counter = Counter({name: 0 for name, _ in STAGES})
     own: Counter = Counter()
     for stack, n in samples:
         stages[_stage(stack)] += n
-        own[stack[-1].split(" (")[0] + " (" + stack[-1].rsplit("/", 1)[-1]] += n
-    return {"samples": total,
-            "stages_percent": {k: round(100 * v / total, 1) for k, v in stages.most_common()},
-            "own_time_top": [[name, round(100 * n / total, 1)] for name, n in own.most_common(25)]}
+        own[stack[-1]] += n
+    return {"busy_samples": total,
+            "stages_percent": {k: round(100 * v / total, 1) for k, v in stages.items()},
+            "own_time_top": [[name, round(100 * n / total, 1)] for name, n in own.most_common(15)]}
 
 
 def _spy(pid: int, out: Path) -> subprocess.Popen:

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Dict, Iterator, List, Optional, Sequence, Tuple
 
 import aiohttp
+import yaml
 
 from bench import peer
 from bench.options import ROOT, Options
@@ -80,14 +81,31 @@ def _action_server(logs: Path, env: Dict[str, str]) -> Iterator[str]:
 
 
 @contextmanager
-def ours(name: str, levers: str, action_url: str, tmp: Path) -> Iterator[Server]:
+def ours(name: str, levers: str, action_url: str, tmp: Path, endpoints: Optional[Path] = None) -> Iterator[Server]:
     folder = tmp / name
     folder.mkdir()
     env = process_env(COSP_VAR_DIR=str(folder), TRACKER_DATABASE_URL=f"sqlite:///{folder / 'tracker.db'}",
                       ACTION_SERVER_URL=action_url, SPEED_LEVERS=levers)
     with _rasa(name, ROOT / "models" / "cosp.tar.gz", ROOT, tmp, env,
-               "--endpoints", "endpoints.yml", "--credentials", "credentials.yml") as server:
+               "--endpoints", str(endpoints or "endpoints.yml"), "--credentials", "credentials.yml") as server:
         yield server
+
+
+# What two parts of make run's turn that are not levers cost (issue 16 added them): all levers on,
+# with and without each. Stock Rasa's choices instead: no event broker, its in-memory lock store.
+PARTS = {"metrics event broker": ("event_broker", None), "file lock store": ("lock_store", {"type": "in_memory"})}
+
+
+def endpoints_without(part: str, tmp: Path) -> Path:
+    key, stock = PARTS[part]
+    endpoints = yaml.safe_load((ROOT / "endpoints.yml").read_text(encoding="utf-8"))
+    if stock is None:
+        endpoints.pop(key)
+    else:
+        endpoints[key] = stock
+    path = tmp / f"endpoints-without-{key}.yml"
+    path.write_text(yaml.safe_dump(endpoints), encoding="utf-8")
+    return path
 
 
 @contextmanager
@@ -171,7 +189,7 @@ def measure(servers: Sequence[Server], quick: bool, cells: Sequence[Tuple[str, i
 
 def run(options: Options) -> dict:
     quick = options.quick
-    results: Dict[str, dict] = {"side_by_side": {}, "ablation": {}}
+    results: Dict[str, dict] = {"side_by_side": {}, "ablation": {}, "parts": {}}
     with tempfile.TemporaryDirectory(prefix="cosp-bench-speed-") as tmp_name, ExitStack() as stack:
         tmp = Path(tmp_name)
         action_url = stack.enter_context(_action_server(tmp, process_env()))
@@ -182,6 +200,9 @@ def run(options: Options) -> dict:
         for lever in SPEED_LEVERS:  # each alone, beside the baseline measured again with it
             with ours(f"only {lever}", lever, action_url, tmp) as alone:
                 results["ablation"][lever] = measure([none_on, alone], quick, [("questions", 10), ("form", 10)])
+        for part in PARTS:  # each beside all levers on, measured again with it
+            with ours(f"without the {part}", "all", action_url, tmp, endpoints_without(part, tmp)) as without:
+                results["parts"][part] = measure([all_on, without], quick, [("questions", 10), ("form", 10)])
     return results
 
 
@@ -218,6 +239,13 @@ def table(results: dict) -> str:
             parts.append(f"{cell}: {a['turns_per_second']} vs {b['turns_per_second']} /s "
                          f"({round(a['turns_per_second'] / b['turns_per_second'], 2)}×), p95 {a['p95']} vs {b['p95']} ms")
         lines.append(f"  {lever:<20} " + "; ".join(parts))
+    if results.get("parts"):
+        lines += ["", "What two parts of the turn cost: all levers on, with each and with stock Rasa's choice instead"]
+    for part, by_server in results.get("parts", {}).items():
+        base, without = by_server["ours"], by_server[f"without the {part}"]
+        lines.append(f"  {part:<22} " + "; ".join(
+            f"{cell}: {base[cell]['turns_per_second']} with, {without[cell]['turns_per_second']} without /s "
+            f"({round(base[cell]['turns_per_second'] / without[cell]['turns_per_second'], 2)}×)" for cell in base))
     return "\n".join(lines)
 
 

@@ -17,6 +17,8 @@ from bot.speed import graph_run, lean_classifier, lean_safety
 
 ROOT = Path(__file__).resolve().parent.parent
 MODEL = ROOT / "models" / "cosp.tar.gz"
+BLIND = [line.split("\t")[-1] for name in ("programme.tsv", "off_topic.tsv", "lookalikes.tsv")
+         for line in (ROOT / "tests" / "blind" / name).read_text(encoding="utf-8").splitlines() if line.strip()]
 TEXTS = ["What is Circle of Security Parenting?", "can dads come", "help with settling at night", "11 weeks",
          "Zofia Example", "ok", "", "🙂🙂", "/start_referral", "I want to end it all", "Cześć, gdzie są grupy?",
          "<b>hi</b>", "why do you need that?", "stop"]
@@ -72,6 +74,8 @@ def test_the_classifier_weights_are_laid_out_for_the_product_and_score_the_same(
     assert clf.coef_.T.flags["C_CONTIGUOUS"]  # the product reads the weights where they lie, no copy
     assert np.array_equal(clf.coef_, [c.clf for c in lean_classifier.components(stock) if hasattr(c, "clf")][0].coef_)
     assert parses(fast) == parses(stock)  # every probability, bit for bit
+    many = [asyncio.run(agent.parse_message(text)) for agent in (stock, fast) for text in BLIND]
+    assert many[:len(BLIND)] == many[len(BLIND):] and len(BLIND) > 200
 
 
 def test_the_graph_runs_without_dask_and_gives_the_same(stock_and_fast, monkeypatch) -> None:
