@@ -16,7 +16,7 @@ export PYTHONPATH := $(CURDIR)
 export TF_CPP_MIN_LOG_LEVEL := 3
 export ACTION_SERVER_URL ?= http://127.0.0.1:5055/webhook
 
-.PHONY: help run run-prod migrate test test-prod bench bench-speed soak shell train validate unit stories nlu-eval blind clean purge
+.PHONY: help run run-prod migrate test test-prod bench bench-speed profile soak shell train validate unit stories nlu-eval blind clean purge
 
 help:
 	@echo "make run    - train if needed and start the assistant (Rasa :5005, actions :5055, delivery worker,"
@@ -121,6 +121,10 @@ soak: $(MODEL) $(NGINX)
 # The speed section alone (make run shape beside the peer build, and the ablation): about 15 minutes.
 bench-speed: $(MODEL)
 	$(PY) -m bench.speed
+
+# Where a make-run turn spends its time (py-spy, installed into the venv the first time); bench/profile.json
+profile: $(MODEL)
+	$(PY) -m bench.profile
 
 clean:
 	rm -rf models results .stamp-*
