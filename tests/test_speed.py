@@ -334,9 +334,11 @@ async def test_the_actions_say_the_same_without_the_domain() -> None:
 @pytest.mark.asyncio
 async def test_action_calls_share_one_session_and_its_connections() -> None:
     peers: List[Any] = []
+    bodies: List[bytes] = []
 
     async def webhook(request: web.Request) -> web.Response:
         peers.append(request.transport.get_extra_info("peername"))
+        bodies.append(await request.read())
         return web.json_response({"events": [], "responses": []})
 
     app = web.Application()
@@ -356,6 +358,11 @@ async def test_action_calls_share_one_session_and_its_connections() -> None:
         for _ in range(3):
             assert await endpoint.request(json={}, method="post") == {"events": [], "responses": []}
         assert len(set(peers)) == 1
+        body = {"tracker": {"events": [{"event": "user", "timestamp": 1733290000.1234567, "text": "Cześć 🙂 </b> \\ \"x\""}],
+                            "slots": {"n": 0.1, "none": None, "yes": True}}, "next_action": "action_x"}
+        bodies.clear()
+        await endpoint.request(json=body, method="post")
+        assert json.loads(bodies[0]) == body and bodies[0] != json.dumps(body).encode()  # ujson's writing, same values
         await endpoint.session.close()
     finally:
         await runner.cleanup()
