@@ -91,9 +91,11 @@ def ours(name: str, levers: str, action_url: str, tmp: Path, endpoints: Optional
         yield server
 
 
-# What two parts of make run's turn that are not levers cost (issue 16 added them): all levers on,
-# with and without each. Stock Rasa's choices instead: no event broker, its in-memory lock store.
-PARTS = {"metrics event broker": ("event_broker", None), "file lock store": ("lock_store", {"type": "in_memory"})}
+# What parts of make run's turn that are not levers cost (issue 16 added the first two): all levers
+# on, with and without each. Instead: no event broker; Rasa's in-memory lock store (one process only);
+# the file lock store as it was before its byte locks (Rasa's tickets in files).
+PARTS = {"metrics event broker": ("event_broker", None), "file lock store": ("lock_store", {"type": "in_memory"}),
+         "byte locks": ("lock_store", {"type": "bench.ticket_lock_store.TicketFileLockStore"})}
 
 
 def endpoints_without(part: str, tmp: Path) -> Path:
@@ -240,7 +242,7 @@ def table(results: dict) -> str:
                          f"({round(a['turns_per_second'] / b['turns_per_second'], 2)}×), p95 {a['p95']} vs {b['p95']} ms")
         lines.append(f"  {lever:<20} " + "; ".join(parts))
     if results.get("parts"):
-        lines += ["", "What two parts of the turn cost: all levers on, with each and with stock Rasa's choice instead"]
+        lines += ["", "What parts of the turn cost: all levers on, with each and with what it replaced instead"]
     for part, by_server in results.get("parts", {}).items():
         base, without = by_server["ours"], by_server[f"without the {part}"]
         lines.append(f"  {part:<22} " + "; ".join(
