@@ -108,3 +108,57 @@ def test_the_safety_net_scores_without_the_vectorizers_transform_and_gives_the_s
     lean_safety.install(fast)
     monkeypatch.setattr(TfidfVectorizer, "transform", lambda *a, **k: pytest.fail("scored through the vectorizer"))
     assert parses(fast) == expected
+
+
+def conversation(agent: Any) -> List[Any]:
+    """A conversation's events as Rasa adds them: questions, a referral form with an interruption,
+    a rewind, and a restart."""
+    from rasa.shared.core.events import ActiveLoop, BotUttered, Restarted, SessionStarted, UserUtteranceReverted
+
+    def said(text: str, intent: str) -> UserUttered:
+        return UserUttered(text, {"name": intent, "confidence": 0.9})
+
+    return [
+        ActionExecuted("action_session_start"), SessionStarted(), ActionExecuted("action_listen"),
+        said("what is it", "ask_what_is_cosp"), ActionExecuted("utter_ask_what_is_cosp"), BotUttered("COSP is"),
+        ActionExecuted("action_listen"), said("refer me", "start_referral"), ActionExecuted("referral_form"),
+        ActiveLoop("referral_form"), SlotSet("requested_slot", "referrer_type"), ActionExecuted("action_listen"),
+        said("for me", "inform"), ActionExecuted("referral_form"), SlotSet("referrer_type", "self"),
+        SlotSet("requested_slot", "caregiver_name"), ActionExecuted("action_listen"),
+        said("why do you need that", "why_ask"), ActionExecuted("utter_why_ask"), ActionExecuted("referral_form"),
+        ActionExecuted("action_listen"), said("oops", "inform"), UserUtteranceReverted(),
+        said("Zofia", "inform"), ActionExecuted("referral_form"), SlotSet("caregiver_name", "Zofia"),
+        ActionExecuted("action_listen"), said("stop", "stop"), ActionExecuted("action_restart"), Restarted(),
+        ActionExecuted("action_listen"), said("hi", "greet"), ActionExecuted("utter_greet"),
+    ]
+
+
+def test_rule_states_are_kept_per_conversation_and_equal_rasas_at_every_step(stock_and_fast, monkeypatch) -> None:
+    from rasa.shared.core.domain import Domain
+
+    from bot.speed import rule_states
+
+    stock, fast = stock_and_fast
+    rule_states.install(fast)
+    [featurizer] = rule_states.featurizers(fast)
+    [stock_policy, fast_policy] = [c for agent in (stock, fast) for c in lean_classifier.components(agent)
+                                   if type(c).__name__ == "RulePolicy"]
+    domain = fast.domain
+    built: List[int] = []
+    stock_get = Domain.get_active_state
+    monkeypatch.setattr(Domain, "get_active_state", lambda self, *a, **k: built.append(1) or stock_get(self, *a, **k))
+    rewinds = ("UserUtteranceReverted", "Restarted", "SessionStarted")
+    tracker = DialogueStateTracker("kept", domain.slots)
+    for step, event in enumerate(conversation(fast)):
+        tracker.update(event)  # one tracker growing, as in a turn
+        built.clear()
+        mine = featurizer._create_states(tracker, domain)
+        if step and not isinstance(event, ActionExecuted) and type(event).__name__ not in rewinds:
+            assert len(built) == 1, f"after event {step}: {len(built)} states built, not only the latest"
+        assert mine == tracker.past_states(domain), f"after event {step} ({event})"
+        for _ in range(2):  # the same prediction, and the states kept are not edited by it
+            a = stock_policy.predict_action_probabilities(tracker, domain)
+            b = fast_policy.predict_action_probabilities(tracker, domain)
+            assert (a.probabilities, a.events, a.hide_rule_turn) == (b.probabilities, b.events, b.hide_rule_turn)
+    again = DialogueStateTracker.from_events("kept", conversation(fast)[:8], domain.slots)  # read afresh: new objects
+    assert featurizer._create_states(again, domain) == again.past_states(domain)
