@@ -156,9 +156,40 @@ def test_rule_states_are_kept_per_conversation_and_equal_rasas_at_every_step(sto
         if step and not isinstance(event, ActionExecuted) and type(event).__name__ not in rewinds:
             assert len(built) == 1, f"after event {step}: {len(built)} states built, not only the latest"
         assert mine == tracker.past_states(domain), f"after event {step} ({event})"
+        built.clear()
+        assert featurizer._create_states(tracker, domain) == mine and not built  # asked again: nothing rebuilt
         for _ in range(2):  # the same prediction, and the states kept are not edited by it
             a = stock_policy.predict_action_probabilities(tracker, domain)
             b = fast_policy.predict_action_probabilities(tracker, domain)
             assert (a.probabilities, a.events, a.hide_rule_turn) == (b.probabilities, b.events, b.hide_rule_turn)
     again = DialogueStateTracker.from_events("kept", conversation(fast)[:8], domain.slots)  # read afresh: new objects
     assert featurizer._create_states(again, domain) == again.past_states(domain)
+
+
+def test_rules_found_are_kept_by_what_the_rules_read_and_equal_rasas(stock_and_fast) -> None:
+    from rasa.core.policies.rule_policy import RULES, RULES_FOR_LOOP_UNHAPPY_PATH
+
+    from bot.speed import rule_keys
+
+    stock, fast = stock_and_fast
+    rule_keys.install(fast)
+    [stock_policy], [fast_policy] = rule_keys.policies(stock), rule_keys.policies(fast)
+    kept = fast_policy._get_possible_keys
+    assert isinstance(kept, rule_keys.KeptRuleKeys)
+    looked_up: List[int] = []
+    stock_way = kept.stock
+    kept.stock = lambda lookup, states: looked_up.append(1) or stock_way(lookup, states)
+    tracker = DialogueStateTracker("rules", fast.domain.slots)
+    checked = 0
+    for event in conversation(fast) + conversation(fast):  # the second time round, every decision is kept
+        tracker.update(event)
+        for use_text in (True, False):
+            states = stock_policy._prediction_states(tracker, stock.domain, use_text)
+            for part in (states, states[-1:], states[-2:]):  # also fewer states than the longest rule
+                for name in (RULES, RULES_FOR_LOOP_UNHAPPY_PATH):
+                    expected = stock_policy._get_possible_keys(stock_policy.lookup[name], part)
+                    assert kept(fast_policy.lookup[name], part) == expected
+                    checked += 1
+    assert checked > 500 and 0 < len(looked_up) < checked / 4  # Rasa's way only for values not seen before
+    for text in ("what is it", "refer me", "hi"):  # what a parent typed is never part of a key
+        assert not any(text in repr(key) for key in kept._found)

@@ -5,14 +5,14 @@ its intent). That is 1.3 ms a time at 90 events, and it grows with the conversat
 
 Here each conversation's replay is kept: the next prediction replays only the events added since,
 when the events before them are the very same objects (anything rewound, restarted or read afresh
-from the store starts a new replay). The states are built as Rasa builds them
+from the store starts a new replay), and asked again with no new event, it replays nothing. The states are built as Rasa builds them
 (Domain.get_active_state on the tracker replayed up to each action, then _clean_state), and each
 caller gets its own copy, as Rasa's featurizer edits them."""
 from __future__ import annotations
 
 from collections import OrderedDict
 from dataclasses import dataclass, field
-from typing import Any, Callable, Dict, List, Optional, Tuple
+from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple
 
 from rasa.core.featurizers.tracker_featurizers import TrackerFeaturizer
 from rasa.core.policies.rule_policy import RulePolicy
@@ -29,8 +29,10 @@ KEEP = 1000  # conversations whose replay is kept, the least recently predicted 
 @dataclass
 class _Replay:
     tracker: DialogueStateTracker  # replayed up to the end of `events`
-    events: List[Event] = field(default_factory=list)
+    events: List[Event] = field(default_factory=list)  # the applied events replayed
     states: List[State] = field(default_factory=list)  # the state before each action in `events`
+    now: State = field(default_factory=dict)  # the state after them
+    seen: List[Event] = field(default_factory=list)  # the conversation's events at the last call
 
 
 def _copy(state: State) -> State:
@@ -50,25 +52,35 @@ class ConversationStates:
         if ignore_rule_only_turns:  # never for RulePolicy; Rasa's own way for any other
             return self.stock(tracker, domain, omit_unset_slots=omit_unset_slots,
                               ignore_rule_only_turns=ignore_rule_only_turns, rule_only_data=rule_only_data)
-        applied = tracker.applied_events()
         key = (tracker.sender_id, id(domain), omit_unset_slots)
         replay = self._replays.pop(key, None)
-        if replay is None or not _continues(applied, replay.events):
+        if replay is None or not _same(tracker.events, replay.seen):  # else: asked again, nothing new
+            replay = self._extended(replay, tracker, domain, omit_unset_slots)
+        self._replays[key] = replay
+        while len(self._replays) > self.keep:
+            self._replays.popitem(last=False)
+        return [_copy(state) for state in replay.states] + [_copy(replay.now)]
+
+    @staticmethod
+    def _extended(replay: Optional[_Replay], tracker: DialogueStateTracker, domain: Domain,
+                  omit_unset_slots: bool) -> _Replay:
+        applied = tracker.applied_events()
+        if replay is None or not _same(applied[:len(replay.events)], replay.events):
             replay = _Replay(tracker.init_copy())
         for event in applied[len(replay.events):]:
             if isinstance(event, ActionExecuted):
                 replay.states.append(domain._clean_state(domain.get_active_state(replay.tracker, omit_unset_slots)))
             replay.tracker.update(event)
         replay.events = applied
-        self._replays[key] = replay
-        while len(self._replays) > self.keep:
-            self._replays.popitem(last=False)
-        now = domain._clean_state(domain.get_active_state(replay.tracker, omit_unset_slots))
-        return [_copy(state) for state in replay.states] + [now]
+        replay.now = domain._clean_state(domain.get_active_state(replay.tracker, omit_unset_slots))
+        replay.seen = list(tracker.events)
+        return replay
 
 
-def _continues(applied: List[Event], replayed: List[Event]) -> bool:
-    return len(applied) >= len(replayed) and all(a is b for a, b in zip(applied, replayed))
+def _same(events: Iterable[Event], kept: List[Event]) -> bool:
+    """The very same event objects, in the same order."""
+    events = list(events)
+    return len(events) == len(kept) and all(a is b for a, b in zip(events, kept))
 
 
 def featurizers(agent: Any) -> List[TrackerFeaturizer]:
