@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import json
+from datetime import datetime
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any, List
@@ -62,6 +63,41 @@ def test_the_reply_check_builds_its_validator_once_and_judges_alike(stock_valida
     with pytest.raises(jsonschema.ValidationError) as error:
         action._validate_action_result(bad)
     assert checks == [] and error.value.message == stock_error.value.message
+
+
+def replies() -> List[Any]:
+    """Action server replies, good and bad: every kind of event Rasa has, and each spoiled."""
+    from rasa.shared.core import events as ev
+
+    good = [e.as_dict() for e in (
+        UserUttered("hi", {"name": "greet", "confidence": 1.0}, [{"entity": "x", "value": 1}]),
+        ev.ActionExecuted("utter_greet", policy="RulePolicy", confidence=1.0), SlotSet("x", [1, 2]),
+        ev.EntitiesAdded([{"entity": "x", "value": "y"}]), ev.ReminderScheduled("greet", datetime.now()),
+        ev.ReminderCancelled(), ev.ActionExecutionRejected("referral_form"), ev.ActiveLoop("referral_form"),
+        ev.LoopInterrupted(True), ev.AllSlotsReset(), ev.ConversationResumed(), ev.ConversationPaused(),
+        ev.FollowupAction("action_listen"), ev.Restarted(), ev.ActionReverted(), ev.UserUtteranceReverted(),
+        ev.BotUttered("hello", {"buttons": []}), ev.SessionStarted(), ev.AgentUttered("hi"),
+        ev.DefinePrevUserUtteredFeaturization(True), ev.StoryExported())]
+    spoiled = [{**good[0], "text": 3}, {**good[2], "name": None}, {"event": "slot", "value": 1}, {"event": "nope"},
+               {"name": "x"}, {**good[1], "timestamp": "soon"}, {**good[3], "entities": [{"value": 1}]}, "slot", None,
+               {**good[0], "parse_data": {"intent": {"name": 1}}}, {**good[1], "hide_rule_turn": "no"}]
+    out: List[Any] = [{"events": good, "responses": [{"text": "hi"}]}, {}, {"events": []}, {"responses": [{}]},
+                      {"events": "slot"}, {"responses": "hi"}, [], "no", {"events": good, "responses": ["hi"]}]
+    out += [{"events": [e]} for e in good + spoiled] + [{"events": good + [e]} for e in spoiled]
+    return out
+
+
+def test_the_reply_check_by_event_kind_accepts_exactly_what_rasas_schema_does(stock_validation, monkeypatch) -> None:
+    whole = action_result_check._VALIDATOR
+    expected = [whole.is_valid(reply) for reply in replies()]
+    assert 20 < sum(expected) < len(expected) - 20  # good and bad alike
+    assert [action_result_check._accepted(reply) for reply in replies()] == expected
+    action_result_check.install()
+    monkeypatch.setattr(whole, "iter_errors", lambda *a: pytest.fail("a good reply went through the whole schema"))
+    action = RemoteAction("action_x", None)
+    for reply, good in zip(replies(), expected):
+        if good:
+            assert action._validate_action_result(reply)
 
 
 # --- the tracker store levers ---------------------------------------------------------------------
