@@ -100,6 +100,30 @@ def test_the_reply_check_by_event_kind_accepts_exactly_what_rasas_schema_does(st
             assert action._validate_action_result(reply)
 
 
+# --- slot_copy ------------------------------------------------------------------------------------
+def test_slots_copy_themselves_as_pythons_generic_copy_would(monkeypatch) -> None:
+    import copy
+    import copyreg
+
+    from rasa.shared.core.slots import Slot
+
+    from rasa.shared.core.trackers import DialogueStateTracker
+
+    from bot.speed import slot_copy
+
+    monkeypatch.delattr(Slot, "__copy__", raising=False)  # another test's agent may have installed it
+    generic = [copy.copy(slot) for slot in DOMAIN.slots]
+    slot_copy.install()
+    monkeypatch.setattr(copyreg, "__newobj__", lambda *a: pytest.fail("copied the generic way"))
+    for slot, before, now in zip(DOMAIN.slots, generic, [copy.copy(slot) for slot in DOMAIN.slots]):
+        assert type(now) is type(before) is type(slot) and now is not slot
+        assert vars(now) == vars(before) and all(vars(now)[k] is v for k, v in vars(slot).items())  # shallow
+    tracker = DialogueStateTracker("copied", DOMAIN.slots)
+    tracker.update(SlotSet("caregiver_name", "Sam"))
+    assert DOMAIN.slots[[s.name for s in DOMAIN.slots].index("caregiver_name")].value is None  # the domain's untouched
+    assert len({type(s) for s in DOMAIN.slots}) >= 3 and all(slot_copy.plain(c) for c in slot_copy.slot_classes())
+
+
 # --- the tracker store levers ---------------------------------------------------------------------
 def agent_with_store(tmp_path: Path, monkeypatch) -> SimpleNamespace:
     monkeypatch.setenv("TRACKER_DATABASE_URL", f"sqlite:///{tmp_path / 'tracker.db'}")

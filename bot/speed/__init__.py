@@ -7,7 +7,8 @@ from __future__ import annotations
 from typing import Any, Callable, Dict, Iterable, List
 
 from bot.speed import (action_result_check, action_session, gc_freeze, graph_run, lean_classifier, lean_safety,
-                       rule_keys, rule_states, selective_domain, sqlite_wal, tracker_cache, tracker_store)
+                       rule_keys, rule_states, selective_domain, slot_copy, sqlite_wal, tracker_cache,
+                       tracker_store)
 
 # In the order they are installed; gc_freeze last, once everything else has been built.
 LEVERS: Dict[str, Callable[[Any], None]] = {
@@ -23,6 +24,7 @@ LEVERS: Dict[str, Callable[[Any], None]] = {
     graph_run.NAME: graph_run.install,
     rule_states.NAME: rule_states.install,
     rule_keys.NAME: rule_keys.install,
+    slot_copy.NAME: slot_copy.install,
     gc_freeze.NAME: gc_freeze.install,
 }
 _INSTALLED = "_cosp_speed_levers"
