@@ -194,14 +194,16 @@ class ProfileFile:
 
 
 _FILES: Dict[Path, ProfileFile] = {}
+_GIVEN: Dict[Path, ProfileFile] = {}
 
 
 def profile_file(path: Path) -> ProfileFile:
-    """One ProfileFile per path in a process."""
-    path = path.resolve()
-    if path not in _FILES:
-        _FILES[path] = ProfileFile(path)
-    return _FILES[path]
+    """One ProfileFile per file in a process, found by the path as given (every reply asks). It reads
+    through that path, so a link moved to another file (a Kubernetes ConfigMap) is read again."""
+    found = _GIVEN.get(path)
+    if found is None:
+        found = _GIVEN[path] = _FILES.setdefault(path.resolve(), ProfileFile(path))
+    return found
 
 
 def current() -> ServiceProfile:

@@ -18,8 +18,9 @@ MAIL_DROP_TO = "referrals@localhost"  # without REFERRAL_EMAIL_TO: only ever a f
 
 # bot/speed: every lever on unless SPEED_LEVERS names those to keep (the benchmark's ablation).
 SPEED_LEVERS = ("action_result_check", "plain_retrieve", "append_save", "sqlite_wal", "tracker_cache",
-                "selective_domain", "action_session", "lean_classifier", "lean_safety", "plain_graph_run",
-                "rule_states", "rule_keys", "slot_copy", "gc_freeze")
+                "selective_domain", "action_session", "action_http", "action_payload", "empty_domain",
+                "lean_featurizer", "lean_classifier", "lean_safety", "plain_graph_run", "rule_states", "rule_keys",
+                "slot_copy", "tracker_copy", "debug_copies", "gc_freeze")
 
 _SECRET_FIELDS = {"smtp_password", "telegram_bot_token", "telegram_webhook_secret", "bridge_secret"}
 _EXAMPLE_SECRET_MARKERS = ("change-me", "changeme", "example-secret")

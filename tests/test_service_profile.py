@@ -119,6 +119,24 @@ def test_the_file_is_read_again_when_it_changes_and_a_bad_edit_keeps_the_last_go
     assert [g.venue for g in profile.get().groups] == ["Quayside Community Base"]  # kept, not lost
 
 
+def test_a_profile_behind_a_link_is_read_again_when_the_link_moves_and_its_path_is_resolved_once(
+        tmp_path: Path, monkeypatch):
+    for name, venue in (("first", "Quayside Community Base"), ("second", "Riverside Library")):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "service.yml").write_text(yaml.safe_dump(riverside([group(SOON, venue)])))
+    link = tmp_path / "service.yml"
+    link.symlink_to(tmp_path / "first" / "service.yml")
+    monkeypatch.setenv("SERVICE_PROFILE", str(link))
+    assert [g.venue for g in service_profile.current().groups] == ["Quayside Community Base"]
+    resolved: List[Path] = []
+    stock_resolve = Path.resolve
+    monkeypatch.setattr(Path, "resolve", lambda self, *a: resolved.append(self) or stock_resolve(self, *a))
+    (tmp_path / "next").symlink_to(tmp_path / "second" / "service.yml")
+    (tmp_path / "next").replace(link)  # how a ConfigMap update swaps the file
+    assert [g.venue for g in service_profile.current().groups] == ["Riverside Library"]
+    assert [g.venue for g in service_profile.current().groups] == ["Riverside Library"] and not resolved
+
+
 def test_a_postcode_outside_the_districts_is_taken_and_marked_for_staff(tmp_path: Path, monkeypatch):
     from actions.referral.submission import _marked
 

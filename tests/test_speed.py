@@ -428,6 +428,263 @@ async def test_action_calls_share_one_session_and_its_connections() -> None:
         await runner.cleanup()
 
 
+# --- action_http ----------------------------------------------------------------------------------
+async def _server(routes: Any) -> Any:
+    app = web.Application()
+    for path, handler in routes.items():
+        app.router.add_post(path, handler)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    return runner, site._server.sockets[0].getsockname()[1]
+
+
+@pytest.mark.asyncio
+async def test_action_calls_are_posted_directly_and_answer_rasa_as_aiohttp_does() -> None:
+    import asyncio
+
+    import aiohttp
+    from rasa.utils.endpoints import ClientResponseError
+
+    from bot.speed import action_http
+
+    peers: List[Any] = []
+    bodies: List[bytes] = []
+    headers: List[Any] = []
+
+    async def ok(request: web.Request) -> web.Response:
+        peers.append(request.transport.get_extra_info("peername"))
+        bodies.append(await request.read())
+        headers.append(request.headers)
+        return web.json_response({"events": [{"event": "slot", "name": "n", "value": "Zofia 🙂"}], "responses": []})
+
+    async def rejected(request: web.Request) -> web.Response:
+        return web.json_response({"action_name": "validate_x", "error": "no"}, status=400)
+
+    async def broken(request: web.Request) -> web.Response:
+        return web.Response(status=500, text="boom")
+
+    async def not_json(request: web.Request) -> web.Response:
+        return web.Response(text="<html>hi</html>", content_type="text/html")
+
+    async def chunked(request: web.Request) -> web.StreamResponse:
+        response = web.StreamResponse(headers={"Content-Type": "application/json"})
+        response.enable_chunked_encoding()
+        await response.prepare(request)
+        for part in (b'{"events": [], ', b'"responses": [{"text": "hi"}]}'):
+            await response.write(part)
+        await response.write_eof()
+        return response
+
+    async def closing(request: web.Request) -> web.Response:
+        peers.append(request.transport.get_extra_info("peername"))
+        return web.json_response({"events": [], "responses": []}, headers={"Connection": "close"})
+
+    async def slow(request: web.Request) -> web.Response:
+        await asyncio.sleep(5)
+        return web.json_response({})
+
+    async def hang_up(request: web.Request) -> web.Response:
+        request.transport.close()
+        await asyncio.sleep(1)
+        return web.json_response({})
+
+    runner, port = await _server({"/ok": ok, "/rejected": rejected, "/broken": broken, "/not_json": not_json,
+                                  "/chunked": chunked, "/closing": closing, "/slow": slow, "/hang_up": hang_up})
+    try:
+        def endpoint(path: str) -> EndpointConfig:
+            return EndpointConfig(f"http://127.0.0.1:{port}{path}", headers={"X-Team": "cosp"})
+
+        outcomes = []
+        for lean in (False, True):  # the same answers both ways
+            made = {path: endpoint(path) for path in ("/ok", "/rejected", "/broken", "/not_json", "/chunked")}
+            if lean:
+                for e in made.values():
+                    action_http.install(SimpleNamespace(action_endpoint=e))
+                    action_http.install(SimpleNamespace(action_endpoint=e))  # once
+            body = {"next_action": "action_x", "tracker": {"slots": {"n": 0.1, "t": "Cześć 🙂 </b>"}}}
+            got = [await made["/ok"].request(json=body, method="post", timeout=300)]
+            got.append(await made["/ok"].request(data=json.dumps(body).encode(), method="post"))
+            for path in ("/rejected", "/broken"):
+                with pytest.raises(ClientResponseError) as error:
+                    await made[path].request(json=body, method="post")
+                got.append((error.value.status, error.value.message, error.value.text))
+            got.append(await made["/not_json"].request(json=body, method="post"))
+            got.append(await made["/chunked"].request(json=body, method="post"))
+            assert json.loads(bodies[-1]) == body and headers[-1]["X-Team"] == "cosp"
+            assert headers[-1]["Content-Type"] == "application/json"
+            outcomes.append(got)
+        assert outcomes[0] == outcomes[1] and outcomes[1][0]["events"][0]["value"] == "Zofia 🙂"
+        assert outcomes[1][2][0] == 400 and json.loads(outcomes[1][2][2])["error"] == "no"
+
+        lean_ok = endpoint("/ok")
+        action_http.install(SimpleNamespace(action_endpoint=lean_ok))
+        peers.clear()
+        for _ in range(4):
+            await lean_ok.request(json={}, method="post")
+        assert len(set(peers)) == 1  # one connection, kept open
+        with pytest.raises(ClientResponseError) as error:
+            await lean_ok.request(method="get")  # not covered: Rasa's own way
+        assert error.value.status == 405
+        closing_endpoint = endpoint("/closing")
+        action_http.install(SimpleNamespace(action_endpoint=closing_endpoint))
+        peers.clear()
+        for _ in range(2):
+            assert await closing_endpoint.request(json={}, method="post") == {"events": [], "responses": []}
+        assert len(set(peers)) == 2  # the server said close: a new connection next time
+        slow_endpoint = endpoint("/slow")
+        action_http.install(SimpleNamespace(action_endpoint=slow_endpoint))
+        with pytest.raises(asyncio.TimeoutError):
+            await slow_endpoint.request(json={}, method="post", timeout=0.3)
+        hang_endpoint = endpoint("/hang_up")
+        action_http.install(SimpleNamespace(action_endpoint=hang_endpoint))
+        with pytest.raises(aiohttp.ClientConnectionError):
+            await hang_endpoint.request(json={}, method="post")
+    finally:
+        await runner.cleanup()
+    gone = EndpointConfig(f"http://127.0.0.1:{port}/ok")  # the server has stopped
+    action_http.install(SimpleNamespace(action_endpoint=gone))
+    with pytest.raises(aiohttp.ClientConnectionError):
+        await gone.request(json={}, method="post")
+
+
+# --- action_payload -------------------------------------------------------------------------------
+def _form_tracker() -> Any:
+    from rasa.shared.core.events import ActiveLoop
+    from rasa.shared.core.trackers import DialogueStateTracker
+
+    return DialogueStateTracker.from_events("payload", [
+        ActionExecuted("action_listen"), UserUttered("refer me", {"name": "start_referral", "confidence": 0.9},
+                                                    [{"entity": "x", "value": "y", "start": 0, "end": 1}]),
+        ActionExecuted("referral_form"), ActiveLoop("referral_form"), SlotSet("requested_slot", "caregiver_name"),
+        ActionExecuted("action_listen"), UserUttered("Zofia 🙂", {"name": "inform", "confidence": 0.8})],
+        DOMAIN.slots)
+
+
+@pytest.fixture
+def stock_call_format():
+    from bot.speed import action_payload
+
+    action_payload.uninstall()
+    yield action_payload
+    action_payload.uninstall()
+
+
+def test_the_action_call_is_written_as_rasa_writes_it_without_copying_the_form_trigger(stock_call_format) -> None:
+    from rasa.shared.core.trackers import DialogueStateTracker
+
+    action_payload = stock_call_format
+    endpoint = EndpointConfig("http://127.0.0.1:1/webhook", enable_selective_domain=True)
+    cases = [(RemoteAction(name, endpoint), tracker) for name in ("validate_referral_form", "action_ask_phone")
+             for tracker in (_form_tracker(), DialogueStateTracker("empty", DOMAIN.slots))]
+    expected = [json.loads(json.dumps(action._action_call_format(tracker, DOMAIN))) for action, tracker in cases]
+    action_payload.install(SimpleNamespace(action_endpoint=endpoint))
+    for (action, tracker), want in zip(cases, expected):
+        written = action._action_call_format(tracker, DOMAIN)
+        assert json.loads(json.dumps(written)) == want
+        assert ("domain" in written) == (action.name() == "validate_referral_form")
+        if tracker.active_loop:
+            trigger = written["tracker"]["active_loop"]["trigger_message"]
+            assert trigger is tracker.active_loop.trigger_message and trigger["intent"]["name"] == "start_referral"
+            assert written["tracker"]["active_loop"]["name"] == "referral_form" and tracker.active_loop.name
+
+
+def test_the_domain_is_written_once_and_put_into_each_call_as_those_bytes(stock_call_format, monkeypatch) -> None:
+    action_payload = stock_call_format
+    domain = DOMAIN.as_dict()
+    payload = {"next_action": "validate_referral_form", "sender_id": "s", "domain": domain,
+               "tracker": {"events": [{"event": "user", "text": "Cześć 🙂 </b> \\ \"x\""}], "slots": {"n": 0.1}}}
+    written: List[Any] = []
+    dumps = action_payload.ujson.dumps
+    monkeypatch.setattr(action_payload.ujson, "dumps", lambda value, *a, **k: written.append(value) or dumps(value))
+    for _ in range(3):
+        assert json.loads(action_payload.body(payload)) == payload
+    assert sum(1 for value in written if value is domain) == 1
+    other = {**payload, "domain": {**domain}}  # another domain (a new model): written afresh
+    assert json.loads(action_payload.body(other)) == other and written[-1] is other["domain"]
+    assert json.loads(action_payload.body({"domain": {}})) == {"domain": {}}
+    assert action_payload.body({"next_action": "action_ask_phone"}) is None and action_payload.body([]) is None
+
+
+@pytest.mark.asyncio
+async def test_a_call_carrying_the_domain_reaches_the_action_server_with_the_same_json(stock_call_format) -> None:
+    action_payload = stock_call_format
+    bodies: List[bytes] = []
+
+    async def webhook(request: web.Request) -> web.Response:
+        bodies.append(await request.read())
+        assert request.content_type == "application/json"
+        return web.json_response({"events": [], "responses": []})
+
+    app = web.Application()
+    app.router.add_post("/webhook", webhook)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]
+    try:
+        endpoint = EndpointConfig(f"http://127.0.0.1:{port}/webhook", enable_selective_domain=True)
+        action_payload.install(SimpleNamespace(action_endpoint=endpoint))
+        action_payload.install(SimpleNamespace(action_endpoint=endpoint))  # once, however often it is asked
+        tracker = _form_tracker()
+        for name in ("validate_referral_form", "action_ask_phone"):
+            action = RemoteAction(name, endpoint)
+            sent = action._action_call_format(tracker, DOMAIN)
+            assert await endpoint.request(json=sent, method="post") == {"events": [], "responses": []}
+            assert json.loads(bodies[-1]) == json.loads(json.dumps(sent))
+        assert b'"domain":' in bodies[0] and b'"domain":' not in bodies[1]
+    finally:
+        await runner.cleanup()
+
+
+# --- empty_domain ---------------------------------------------------------------------------------
+def test_whether_the_domain_is_empty_is_answered_without_building_an_empty_domain(monkeypatch) -> None:
+    from bot.speed import empty_domain
+
+    try:
+        empty_domain.install()
+        built: List[int] = []
+        stock_from_dict = Domain.from_dict.__func__
+        monkeypatch.setattr(Domain, "from_dict", classmethod(lambda cls, data: built.append(1) or stock_from_dict(cls, data)))
+        assert not DOMAIN.is_empty() and not built
+        assert Domain.from_dict({}).is_empty() and built == [1]
+        assert not Domain.from_dict({"intents": ["greet"]}).is_empty()
+    finally:
+        empty_domain.uninstall()
+
+
+# --- debug_copies ---------------------------------------------------------------------------------
+def test_what_rasa_logs_at_debug_is_copied_only_when_debug_lines_are_written() -> None:
+    import copy
+    import logging
+
+    import structlog
+    from rasa.core import processor
+    from rasa.core.actions import forms
+    from rasa.core.policies import rule_policy
+    from rasa.utils.log_utils import configure_structlog
+
+    from bot.speed import debug_copies
+
+    saved = structlog.get_config()
+    events = [SlotSet("caregiver_name", "Zofia")]
+    try:
+        debug_copies.install()
+        for module in (processor, forms, rule_policy):
+            configure_structlog(logging.INFO)
+            assert module.copy.deepcopy(events) is events  # dropped by the logger: no copy made
+            configure_structlog(logging.DEBUG)
+            copied = module.copy.deepcopy(events)
+            assert copied == events and copied is not events and copied[0] is not events[0]
+            assert module.copy.copy is copy.copy
+    finally:
+        debug_copies.uninstall()
+        structlog.configure(**saved)
+    assert processor.copy is copy
+
+
 # --- gc_freeze and installing ---------------------------------------------------------------------
 def test_the_loaded_model_is_moved_out_of_the_collectors_sight() -> None:
     try:

@@ -110,6 +110,43 @@ def test_the_safety_net_scores_without_the_vectorizers_transform_and_gives_the_s
     assert parses(fast) == expected
 
 
+def _coo_parts(matrix: Any) -> tuple:
+    return (type(matrix), matrix.shape, matrix.dtype, matrix.row.dtype, matrix.col.dtype, matrix.row.tolist(),
+            matrix.col.tolist(), matrix.data.tolist(), matrix.has_canonical_format)
+
+
+def test_the_featurizers_count_without_the_vectorizers_transform_and_give_the_same(stock_and_fast, monkeypatch) -> None:
+    from rasa.nlu.featurizers.sparse_featurizer.count_vectors_featurizer import CountVectorsFeaturizer
+    from sklearn.feature_extraction.text import CountVectorizer
+
+    from bot.speed import lean_featurizer
+
+    stock, fast = stock_and_fast
+    lean_featurizer.install(fast)
+    pairs = [(a, b) for a, b in zip(lean_classifier.components(stock), lean_classifier.components(fast))
+             if isinstance(a, CountVectorsFeaturizer)]
+    assert len(pairs) == 2  # words and character n-grams
+    odd = ["", "a", "the the the", "🙂 🙂", "ÉCOLE école", "x" * 5000, "<b>hi</b> &amp;", "can't won't", "١٢٣ 漢字",
+           "\t tab\nnew line", "what what is is cosp cosp"]
+    texts = TEXTS + BLIND + odd
+    asked = [(attribute, text) for attribute in ("text", "intent", "action_name") for text in texts]
+    expected = [[stock_f._create_features(attribute, [text.split()]) for attribute, text in asked] for stock_f, _ in pairs]
+    monkeypatch.setattr(CountVectorizer, "transform", lambda *a, **k: pytest.fail("counted through the vectorizer"))
+    counted = 0
+    for (stock_f, fast_f), want in zip(pairs, expected):
+        for (attribute, text), (sequence, sentence) in zip(asked, want):
+            got_sequence, got_sentence = fast_f._create_features(attribute, [text.split()])
+            for mine, rasas in zip(got_sequence + got_sentence, sequence + sentence):
+                assert (mine is None) == (rasas is None), (attribute, text)
+                if rasas is not None:
+                    assert _coo_parts(mine) == _coo_parts(rasas), (attribute, text)
+                    assert lean_featurizer._attributes(mine) == lean_featurizer._attributes(rasas)
+                    counted += 1
+    assert counted > 2 * len(texts) and lean_featurizer.make_coo is not lean_featurizer.checked  # put together directly
+    monkeypatch.undo()
+    assert parses(fast) == parses(stock)
+
+
 def conversation(agent: Any) -> List[Any]:
     """A conversation's events as Rasa adds them: questions, a referral form with an interruption,
     a rewind, and a restart."""
@@ -131,6 +168,69 @@ def conversation(agent: Any) -> List[Any]:
         ActionExecuted("action_listen"), said("stop", "stop"), ActionExecuted("action_restart"), Restarted(),
         ActionExecuted("action_listen"), said("hi", "greet"), ActionExecuted("utter_greet"),
     ]
+
+
+def _tracker_state(tracker: DialogueStateTracker) -> dict:
+    import dataclasses
+
+    from bot.speed import tracker_copy
+
+    state = {key: value for key, value in vars(tracker).items() if key in tracker_copy.FIELDS}
+    assert state.keys() == tracker_copy.FIELDS
+    state["events"] = [id(event) for event in tracker.events]  # the very same events, in order
+    state["slots"] = {name: (type(slot), vars(slot)) for name, slot in tracker.slots.items()}
+    state["active_loop"] = dataclasses.asdict(tracker.active_loop) if tracker.active_loop else None
+    return state
+
+
+def test_a_tracker_is_copied_and_a_forms_tracker_made_in_the_state_rasas_replay_gives(stock_and_fast, monkeypatch) -> None:
+    from rasa.core.actions.forms import FormAction
+    from rasa.shared.core.events import ActiveLoop
+
+    from bot.speed import tracker_copy
+
+    _, fast = stock_and_fast
+    domain = fast.domain
+    form = FormAction("referral_form", None)
+    replayed: List[Any] = []
+    stock_update = DialogueStateTracker.update
+    monkeypatch.setattr(DialogueStateTracker, "update", lambda self, e, d=None: replayed.append(e) or stock_update(self, e, d))
+    events = conversation(fast)
+    events[9:9] = [ActiveLoop("referral_form")]  # the form started twice over, and interrupted
+    tracker = DialogueStateTracker("copied", domain.slots)
+    tracker.model_id = "model-1"
+    extra = [SlotSet("caregiver_name", "Zofia")]
+    fast_paths = 0
+    try:
+        for step, event in enumerate(events):
+            stock_update(tracker, event)
+            tracker_copy.uninstall()
+            stock_copy, stock_temporary = tracker.copy(), form._temporary_tracker(tracker, list(extra), domain)
+            tracker_copy.install()
+            replayed.clear()
+            mine = tracker.copy()
+            assert not replayed, f"after event {step}: the copy replayed the events"
+            assert _tracker_state(mine) == _tracker_state(stock_copy), f"after event {step} ({event})"
+            temporary = form._temporary_tracker(tracker, list(extra), domain)
+            restarted = any(type(e).__name__ == "Restarted" for e in tracker.events)
+            if not restarted:
+                assert len(replayed) == 3 and replayed[-1].as_dict() == extra[0].as_dict()  # only the new events
+                fast_paths += 1
+            mine_state, stock_state = _tracker_state(temporary), _tracker_state(stock_temporary)
+            for state in (mine_state, stock_state):  # the two new events are made afresh by each
+                state["events"] = state["events"][:-3]
+            stock_new, mine_new = stock_temporary.events, temporary.events
+            assert [e.as_dict() | {"timestamp": 0} for e in list(mine_new)[-3:]] == [
+                e.as_dict() | {"timestamp": 0} for e in list(stock_new)[-3:]]
+            assert mine_state == stock_state, f"form tracker after event {step} ({event})"
+            mine.slots["caregiver_name"].value = "changed"  # a copy is its own
+            mine.update(ActionExecuted("action_listen"))
+            if mine.active_loop:
+                mine.active_loop.rejected = not tracker.active_loop.rejected
+            assert _tracker_state(tracker) != _tracker_state(mine) and tracker.get_slot("caregiver_name") != "changed"
+    finally:
+        tracker_copy.uninstall()
+    assert fast_paths > 20
 
 
 def test_rule_states_are_kept_per_conversation_and_equal_rasas_at_every_step(stock_and_fast, monkeypatch) -> None:
