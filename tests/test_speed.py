@@ -391,6 +391,17 @@ async def test_the_actions_say_the_same_without_the_domain() -> None:
 
 
 # --- action_session -------------------------------------------------------------------------------
+async def _server(routes: Any) -> Any:
+    app = web.Application()
+    for path, handler in routes.items():
+        app.router.add_post(path, handler)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    return runner, site._server.sockets[0].getsockname()[1]
+
+
 @pytest.mark.asyncio
 async def test_action_calls_share_one_session_and_its_connections() -> None:
     peers: List[Any] = []
@@ -401,13 +412,7 @@ async def test_action_calls_share_one_session_and_its_connections() -> None:
         bodies.append(await request.read())
         return web.json_response({"events": [], "responses": []})
 
-    app = web.Application()
-    app.router.add_post("/webhook", webhook)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]
+    runner, port = await _server({"/webhook": webhook})
     try:
         endpoint = EndpointConfig(f"http://127.0.0.1:{port}/webhook")
         for _ in range(3):
@@ -429,17 +434,6 @@ async def test_action_calls_share_one_session_and_its_connections() -> None:
 
 
 # --- action_http ----------------------------------------------------------------------------------
-async def _server(routes: Any) -> Any:
-    app = web.Application()
-    for path, handler in routes.items():
-        app.router.add_post(path, handler)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    return runner, site._server.sockets[0].getsockname()[1]
-
-
 @pytest.mark.asyncio
 async def test_action_calls_are_posted_directly_and_answer_rasa_as_aiohttp_does() -> None:
     import asyncio
@@ -617,13 +611,7 @@ async def test_a_call_carrying_the_domain_reaches_the_action_server_with_the_sam
         assert request.content_type == "application/json"
         return web.json_response({"events": [], "responses": []})
 
-    app = web.Application()
-    app.router.add_post("/webhook", webhook)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]
+    runner, port = await _server({"/webhook": webhook})
     try:
         endpoint = EndpointConfig(f"http://127.0.0.1:{port}/webhook", enable_selective_domain=True)
         action_payload.install(SimpleNamespace(action_endpoint=endpoint))

@@ -22,7 +22,6 @@ from bot.speed.lean_classifier import components
 NAME = "lean_featurizer"
 _INT32_MAX = np.iinfo(np.int32).max
 COO = scipy.sparse.coo_matrix
-Arrays = Tuple[np.ndarray, np.ndarray, np.ndarray]
 
 
 def checked(data: np.ndarray, rows: np.ndarray, cols: np.ndarray, shape: Tuple[int, int]) -> COO:

@@ -21,7 +21,7 @@ from rasa.shared.constants import DEFAULT_SENDER_ID
 from rasa.shared.core.constants import REQUESTED_SLOT
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import ActionExecuted, Event, Restarted, SlotSet
-from rasa.shared.core.trackers import DialogueStateTracker, TrackerActiveLoop
+from rasa.shared.core.trackers import DialogueStateTracker
 
 NAME = "tracker_copy"
 _STOCK_COPY = DialogueStateTracker.copy
@@ -73,8 +73,7 @@ def _temporary_tracker(self: FormAction, current_tracker: DialogueStateTracker, 
 
 
 def _fields_are_rasas() -> bool:
-    fresh = DialogueStateTracker("check", [])
-    return vars(fresh).keys() == FIELDS and type(fresh.active_loop) in (type(None), TrackerActiveLoop)
+    return vars(DialogueStateTracker("check", [])).keys() == FIELDS
 
 
 def install(agent: Any = None) -> None:
